@@ -1,0 +1,59 @@
+# One task runner. `make serve` and `make test` work on a fresh clone: they create .venv first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+# Silences jupyter_core's platformdirs notice at its source, so warnings can stay errors.
+export JUPYTER_PLATFORM_DIRS := 1
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+
+.PHONY: help install serve test unit lint bench docs chromium clean
+
+help:
+	@echo "make serve   start the clinician dashboards in Voila (http://127.0.0.1:8866)"
+	@echo "make test    lint + unit, property, notebook (nbval) and browser tests"
+	@echo "make lint    ruff and mypy"
+	@echo "make bench   benchmarks (ratios against baselines measured in the same run)"
+	@echo "make docs    regenerate docs/data-dictionary.md from data/datapackage.json"
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+# Browser tests use Debian's chromium (never a downloaded browser build).
+chromium:
+	@if [ -x /usr/bin/chromium ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+	  echo "Installing Debian's chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+	  echo "The browser tests need Debian's chromium: run 'sudo apt-get install -y chromium', then 'make test' again." >&2; \
+	  exit 1; \
+	fi
+
+serve: install
+	$(VENV)/bin/voila --no-browser notebooks/clinician
+
+lint: install
+	$(VENV)/bin/ruff check lib tests benchmarks
+	$(VENV)/bin/mypy
+
+unit: install
+	$(VENV)/bin/pytest -m "not browser"
+
+test: install chromium lint
+	$(VENV)/bin/pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=300 tests notebooks
+
+bench: install chromium
+	$(PY) benchmarks/run.py
+
+docs: install
+	$(VENV)/bin/upperback dictionary
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

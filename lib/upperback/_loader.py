@@ -1,0 +1,276 @@
+"""Loading and validating the knowledge base: schema checks (from the descriptor), the
+cross-table rules a schema cannot state, and the safety cases run through the engine."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import fields as dc_fields
+from functools import lru_cache
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, TypeVar
+
+from . import _model as m
+from ._errors import KnowledgeBaseError, Problem
+from ._schema import DESCRIPTOR, PackageSpec, read_descriptor, read_table, validate_schema
+
+#: Resource name -> record class. Resources not listed here load into `extra_tables`.
+RECORDS: Mapping[str, type] = MappingProxyType({
+    "sources": m.Source, "conditions": m.Condition, "findings": m.Finding,
+    "triage_rules": m.TriageRule, "condition_findings": m.ConditionFinding,
+    "diagnostic_tests": m.DiagnosticTest, "test_conditions": m.TestCondition,
+    "treatments": m.Treatment, "treatment_conditions": m.TreatmentCondition,
+    "treatment_contraindications": m.Contraindication, "risk_factors": m.RiskFactor,
+    "complications": m.Complication, "advice": m.Advice,
+    "screening_limits": m.ScreeningLimit, "safety_cases": m.SafetyCase,
+})
+#: Link tables folded into their parent records.
+FOLDED = ("rule_findings", "safety_case_answers")
+
+T = TypeVar("T")
+
+
+def default_data_dir() -> Path:
+    """`UPPERBACK_DATA` if set, else the repository's `data/` folder."""
+    env = os.environ.get("UPPERBACK_DATA")
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "data"
+
+
+def content_version(folder: Path, spec: PackageSpec) -> str:
+    """Descriptor version plus a short hash of the content, so an edit never passes for the old."""
+    digest = hashlib.sha256()
+    for name in sorted([DESCRIPTOR, *(t.path for t in spec.tables.values())]):
+        digest.update(name.encode() + b"\0" + (folder / name).read_bytes() + b"\0")
+    return f"{spec.version}+{digest.hexdigest()[:8]}"
+
+
+def _records(cls: Callable[..., T], rows: tuple[dict[str, object], ...]) -> tuple[T, ...]:
+    names = {f.name for f in dc_fields(cls)}  # type: ignore[arg-type]
+    return tuple(cls(**{k: v for k, v in r.items() if k in names}) for r in rows)
+
+
+def _build(folder: Path, spec: PackageSpec) -> tuple[m.KnowledgeBase, dict[str, dict[str, int]]]:
+    """Typed knowledge base plus, per table, the line of each row's key (for messages)."""
+    raw = {name: read_table(folder, t) for name, t in spec.tables.items()}
+    lines: dict[str, dict[str, int]] = {}
+    for name, t in spec.tables.items():
+        lines[name] = {
+            "|".join(str(r[k]) for k in t.primary_key): i + 2 for i, r in enumerate(raw[name])
+        }
+    rule_findings: dict[str, list[str]] = defaultdict(list)
+    for r in raw["rule_findings"]:
+        rule_findings[str(r["rule_id"])].append(str(r["finding_id"]))
+    case_answers: dict[str, dict[str, bool]] = defaultdict(dict)
+    for r in raw["safety_case_answers"]:
+        case_answers[str(r["case_id"])][str(r["finding_id"])] = bool(r["answer"])
+
+    def keyed(name: str, key: str) -> Mapping[str, Any]:
+        return MappingProxyType({getattr(x, key): x for x in _records(RECORDS[name], raw[name])})
+
+    rules = MappingProxyType({
+        str(r["rule_id"]): m.TriageRule(
+            **{k: v for k, v in r.items()},  # type: ignore[arg-type]
+            findings=tuple(rule_findings.get(str(r["rule_id"]), ())),
+        )
+        for r in raw["triage_rules"]
+    })
+    cases = MappingProxyType({
+        str(r["case_id"]): m.SafetyCase(
+            **{k: v for k, v in r.items()},  # type: ignore[arg-type]
+            answers=MappingProxyType(case_answers.get(str(r["case_id"]), {})),
+        )
+        for r in raw["safety_cases"]
+    })
+    extra = {
+        name: tuple(MappingProxyType(r) for r in rows)
+        for name, rows in raw.items() if name not in RECORDS and name not in FOLDED
+    }
+    kb = m.KnowledgeBase(
+        folder=str(folder),
+        version=content_version(folder, spec),
+        sources=keyed("sources", "source_id"),
+        conditions=keyed("conditions", "condition_id"),
+        findings=keyed("findings", "finding_id"),
+        rules=rules,
+        condition_findings=_records(m.ConditionFinding, raw["condition_findings"]),
+        tests=keyed("diagnostic_tests", "test_id"),
+        test_conditions=_records(m.TestCondition, raw["test_conditions"]),
+        treatments=keyed("treatments", "treatment_id"),
+        treatment_conditions=_records(m.TreatmentCondition, raw["treatment_conditions"]),
+        contraindications=_records(m.Contraindication, raw["treatment_contraindications"]),
+        risk_factors=keyed("risk_factors", "risk_factor_id"),
+        complications=keyed("complications", "complication_id"),
+        advice=keyed("advice", "urgency"),
+        screening_limits=_records(m.ScreeningLimit, raw["screening_limits"]),
+        safety_cases=cases,
+        extra_tables=MappingProxyType(extra),
+    )
+    return kb, lines
+
+
+def _cross_checks(kb: m.KnowledgeBase, lines: dict[str, dict[str, int]]) -> list[Problem]:
+    """The rules a schema cannot state. Each names the file, line and column to fix."""
+    out: list[Problem] = []
+
+    def add(table: str, key: str, column: str | None, msg: str, value: str | None = None) -> None:
+        out.append(Problem(f"{table}.csv", msg, lines[table].get(key), column, value))
+
+    kind_rank = {"history": 0, "see_provider": 2, "emergency": 3}
+    single: dict[str, set[str]] = defaultdict(set)
+    for rule in kb.rules.values():
+        if not rule.findings:
+            add("triage_rules", rule.rule_id, "rule_id",
+                f"rule '{rule.rule_id}' has no findings: list them in rule_findings.csv",
+                rule.rule_id)
+            continue
+        if len(rule.findings) == 1:
+            single[rule.findings[0]].add(rule.urgency)
+        for fid in rule.findings:
+            finding = kb.findings[fid]
+            if kind_rank[finding.kind] > m.urgency_rank(rule.urgency):
+                add("rule_findings", f"{rule.rule_id}|{fid}", "finding_id",
+                    f"'{fid}' is a {finding.kind} finding, more urgent than rule "
+                    f"'{rule.rule_id}' ({rule.urgency}): the rule can never matter; remove it "
+                    "or raise its urgency", fid)
+    for f in kb.findings.values():
+        urgencies = single.get(f.finding_id, set())
+        if f.kind == "history" and urgencies:
+            add("findings", f.finding_id, "kind",
+                f"'{f.finding_id}' is a history item but is a rule by itself "
+                f"({', '.join(sorted(urgencies))}): set its kind to that urgency", f.kind)
+        elif f.kind != "history" and urgencies != {f.kind}:
+            add("findings", f.finding_id, "kind",
+                f"'{f.finding_id}' is marked {f.kind}, so it needs a {f.kind} rule with it as "
+                f"the only finding (found: {', '.join(sorted(urgencies)) or 'none'}); restore "
+                "that rule in triage_rules.csv and rule_findings.csv, or change the kind", f.kind)
+    used = (
+        {fid for r in kb.rules.values() for fid in r.findings}
+        | {link.finding_id for link in kb.condition_findings}
+        | {r.finding_id for r in kb.risk_factors.values() if r.finding_id}
+        | {c.finding_id for c in kb.contraindications}
+    )
+    for fid in kb.findings:
+        if fid not in used:
+            add("findings", fid, "finding_id", f"'{fid}' is used by no rule, condition link, "
+                "risk factor or contraindication: link it or remove it", fid)
+    linked = {link.condition_id for link in kb.condition_findings}
+    for c in kb.conditions.values():
+        if c.condition_id not in linked:
+            add("conditions", c.condition_id, "condition_id", f"'{c.condition_id}' has no "
+                "findings in condition_findings.csv, so it can never be suggested", c.condition_id)
+        if not c.icd10cm and not c.icd10cm_note:
+            add("conditions", c.condition_id, "icd10cm_note",
+                f"'{c.condition_id}' has no ICD-10-CM code: say why in icd10cm_note")
+        seen, parent = {c.condition_id}, c.parent
+        while parent:
+            if parent in seen:
+                add("conditions", c.condition_id, "parent",
+                    f"'{c.condition_id}' is its own ancestor: break the parent loop", c.parent)
+                break
+            seen.add(parent)
+            parent = kb.conditions[parent].parent if parent in kb.conditions else None
+    for t in kb.treatments.values():
+        if bool(t.evidence_note) != bool(t.evidence_source_id):
+            add("treatments", t.treatment_id, "evidence_source_id",
+                f"'{t.treatment_id}': an evidence note and its source go together: fill both "
+                "or neither")
+    for urgency in m.URGENCIES:
+        if urgency not in kb.advice:
+            out.append(Problem("advice.csv", f"no advice for '{urgency}': add a row for it",
+                               None, "urgency"))
+    return out
+
+
+def _safety_checks(kb: m.KnowledgeBase, lines: dict[str, dict[str, int]]) -> list[Problem]:
+    """Run every safety case; and ask that every red-flag rule is protected by one."""
+    from ._engine import assess
+
+    out: list[Problem] = []
+    for case in kb.safety_cases.values():
+        got = assess(case.answers, kb).urgency
+        if m.urgency_rank(got) < m.urgency_rank(case.min_urgency):
+            out.append(Problem(
+                "safety_cases.csv",
+                f"safety case '{case.case_id}' must be at least {case.min_urgency} but now gives "
+                f"{got} ({case.description}). A red-flag rule it protects was deleted or "
+                "weakened: restore it in triage_rules.csv / rule_findings.csv",
+                lines["safety_cases"].get(case.case_id), "min_urgency", case.min_urgency))
+    for rule in kb.rules.values():
+        protected = any(
+            case.min_urgency == rule.urgency
+            and all(case.answers.get(f) is True for f in rule.findings)
+            for case in kb.safety_cases.values()
+        )
+        if not protected and rule.findings:
+            out.append(Problem(
+                "triage_rules.csv",
+                f"rule '{rule.rule_id}' has no safety case: add one to safety_cases.csv with its "
+                f"findings answered true and min_urgency {rule.urgency}",
+                lines["triage_rules"].get(rule.rule_id), "rule_id", rule.rule_id))
+    return out
+
+
+def check_record_fields(spec: PackageSpec) -> list[Problem]:
+    """The record classes must carry exactly the descriptor's columns."""
+    out = []
+    for name, cls in RECORDS.items():
+        declared = [f.name for f in spec.tables[name].fields] if name in spec.tables else []
+        modelled = [f.name for f in dc_fields(cls) if f.name not in ("findings", "answers")]
+        if declared != modelled:
+            out.append(Problem(DESCRIPTOR, f"resource '{name}' declares {declared} but the "
+                               f"library models {modelled}: update lib/upperback/_model.py"))
+    return out
+
+
+def validate_knowledge_base(path: str | os.PathLike[str] | None = None) -> list[Problem]:
+    """Every problem of the folder (schema, cross-table, safety cases), or [] when valid."""
+    try:
+        _load(Path(path) if path is not None else default_data_dir())
+    except KnowledgeBaseError as exc:
+        return list(exc.problems)
+    return []
+
+
+def _load(folder: Path) -> m.KnowledgeBase:
+    if not folder.is_dir():
+        raise KnowledgeBaseError([Problem(str(folder), "is not a folder: point --data or "
+                                          "UPPERBACK_DATA at the knowledge-base folder")])
+    spec = read_descriptor(folder)
+    missing = [n for n in (*RECORDS, *FOLDED) if n not in spec.tables]
+    if missing:
+        raise KnowledgeBaseError([Problem(DESCRIPTOR, f"resource '{n}' is not declared: restore "
+                                          "it from version control") for n in missing], str(folder))
+    problems = check_record_fields(spec) or validate_schema(folder, spec)
+    if problems:
+        raise KnowledgeBaseError(problems, str(folder))
+    kb, lines = _build(folder, spec)
+    problems = _cross_checks(kb, lines)
+    if not problems:  # the engine needs a consistent knowledge base to run the cases
+        problems = _safety_checks(kb, lines)
+    if problems:
+        raise KnowledgeBaseError(problems, str(folder))
+    return kb
+
+
+def load_knowledge_base(path: str | os.PathLike[str] | None = None) -> m.KnowledgeBase:
+    """Load and fully validate a knowledge base folder (default: `default_data_dir()`).
+
+    Raises `KnowledgeBaseError` listing every problem, with file, line and column.
+    """
+    folder = Path(path) if path is not None else default_data_dir()
+    return _cached(str(folder.resolve()), _stamp(folder))
+
+
+def _stamp(folder: Path) -> tuple[tuple[str, int, int], ...]:
+    """Changes whenever a file in the folder changes, so the cache never serves stale data."""
+    if not folder.is_dir():
+        return ()
+    return tuple(sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in folder.iterdir()))
+
+
+@lru_cache(maxsize=8)
+def _cached(folder: str, stamp: tuple[tuple[str, int, int], ...]) -> m.KnowledgeBase:
+    return _load(Path(folder))

@@ -1,0 +1,254 @@
+"""Command line: `upperback` (or `python -m upperback`).
+
+Exit codes, the same for every command: 0 success, 1 the data or the input has problems
+(reported in words), 2 usage error. Never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn, TextIO
+
+from ._errors import InputFileError, KnowledgeBaseError, UpperbackError
+from ._loader import default_data_dir, load_knowledge_base
+from ._model import DISCLAIMER, KnowledgeBase
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: usage error: {message}\n")
+
+
+def _add_data(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", metavar="DIR", type=Path, default=None,
+                   help="knowledge-base folder (default: $UPPERBACK_DATA, else the repo's data/)")
+
+
+def _kb(args: argparse.Namespace) -> KnowledgeBase:
+    return load_knowledge_base(args.data)
+
+
+def _print_json(obj: Any, out: TextIO = sys.stdout) -> None:
+    json.dump(obj, out, indent=2, ensure_ascii=False)
+    out.write("\n")
+
+
+def _table(rows: list[list[str]], header: list[str]) -> str:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    return "\n".join(fmt.format(*r).rstrip() for r in [header, *rows])
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    folder = args.data or default_data_dir()
+    try:
+        kb = load_knowledge_base(folder)
+    except KnowledgeBaseError as exc:
+        if args.json:
+            _print_json({"valid": False, "folder": str(folder), "problems": [
+                {"file": p.file, "line": p.line, "column": p.column, "value": p.value,
+                 "message": p.message} for p in exc.problems]})
+        else:
+            print(exc, file=sys.stderr)
+            print("Nothing was changed. Fix the problems above and run `upperback validate` "
+                  "again.", file=sys.stderr)
+        return 1
+    if args.json:
+        _print_json({"valid": True, "folder": str(folder), "kb_version": kb.version,
+                     "problems": []})
+    else:
+        print(f"{folder}: valid (knowledge base {kb.version}; {len(kb.findings)} findings, "
+              f"{len(kb.rules)} triage rules, {len(kb.conditions)} conditions, "
+              f"{len(kb.safety_cases)} safety cases pass)")
+    return 0
+
+
+def cmd_findings(args: argparse.Namespace) -> int:
+    kb = _kb(args)
+    rows = [{"id": f.finding_id, "label": f.label, "kind": f.kind, "section": f.section}
+            for f in kb.findings_in_order()]
+    if args.json:
+        _print_json(rows)
+    else:
+        print(_table([[r["id"], r["kind"], r["label"]] for r in rows], ["id", "kind", "label"]))
+    return 0
+
+
+def cmd_conditions(args: argparse.Namespace) -> int:
+    kb = _kb(args)
+    rows: list[dict[str, str | None]] = [
+        {"id": c.condition_id, "name": c.name, "group": c.group, "icd10": c.icd10cm,
+         "parent": c.parent} for c in kb.conditions.values()]
+    if args.json:
+        _print_json(rows)
+    else:
+        print(_table([[r[k] or "" for k in ("id", "name", "group", "icd10", "parent")]
+                      for r in rows], ["id", "name", "group", "icd10", "parent"]))
+    return 0
+
+
+def read_answers(source: str) -> dict[str, object]:
+    """Read a JSON object of finding id -> true/false from a path, or `-` for stdin."""
+    name = "standard input" if source == "-" else source
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputFileError(f"cannot read {name}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise InputFileError(f"{name} is not UTF-8 text") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputFileError(f"{name} is not valid JSON (line {exc.lineno}, column {exc.colno}: "
+                             f"{exc.msg})") from None
+    if not isinstance(data, dict):
+        raise InputFileError(f"{name} must hold a JSON object of finding id -> true/false, "
+                             f"not a {type(data).__name__}")
+    return data
+
+
+def _summary(a: Any) -> str:
+    from ._engine import Assessment
+
+    assert isinstance(a, Assessment)
+    lines = [f"URGENCY: {a.urgency.upper().replace('_', ' ')} - {a.headline}", a.advice, ""]
+    if not a.emergency_screen_complete:
+        lines.append(f"Emergency screen incomplete: {len(a.unanswered_emergency)} question(s) "
+                     f"unanswered: {', '.join(a.unanswered_emergency)}")
+    for r in a.fired:
+        lines.append(f"Fired {r.urgency} rule {r.rule_id}: {r.label} "
+                     f"[{', '.join(r.findings)}] (source: {r.source_id})")
+    if a.unanswered_red_flags:
+        lines.append(f"Unanswered red-flag questions: {', '.join(a.unanswered_red_flags)}")
+    lines.append("")
+    lines.append("Likely causes:" if a.candidates else "Likely causes: none stands out yet.")
+    for c in a.candidates[:5]:
+        lines.append(f"  {c.score:+d} {c.name} ({c.icd10cm or 'no code'}): for "
+                     f"{', '.join(e.finding_id for e in c.supporting)}"
+                     + (f"; against {', '.join(e.finding_id for e in c.against)}"
+                        if c.against else ""))
+    lines += ["", "Safety net: " + a.safety_net, "", f"Knowledge base {a.kb_version}. "
+              + DISCLAIMER]
+    return "\n".join(lines)
+
+
+def cmd_assess(args: argparse.Namespace) -> int:
+    from ._engine import assess
+
+    kb = _kb(args)
+    result = assess(read_answers(args.answers), kb)
+    fmt = "json" if args.json else args.format
+    if fmt == "text":
+        text = _summary(result) + "\n"
+    elif fmt == "json":
+        text = json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    else:
+        from . import export
+
+        if fmt == "html":
+            text = export.render_html(result, kb, assessor=args.assessor, note=args.note)
+        else:
+            text = json.dumps(export.questionnaire_response(
+                result, kb, assessor=args.assessor, note=args.note), indent=2) + "\n"
+    if args.output:
+        from ._io import save_atomic
+
+        save_atomic(args.output, text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_dictionary(args: argparse.Namespace) -> int:
+    from ._dictionary import render_markdown
+    from ._schema import read_descriptor
+
+    text = render_markdown(read_descriptor(args.data or default_data_dir()))
+    if args.check:
+        current = args.output.read_text(encoding="utf-8") if args.output.is_file() else ""
+        if current != text:
+            print(f"{args.output} is stale: run `upperback dictionary` to regenerate it",
+                  file=sys.stderr)
+            return 1
+        print(f"{args.output} is up to date")
+        return 0
+    from ._io import save_atomic
+
+    save_atomic(args.output, text)
+    print(f"wrote {args.output}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="upperback", description="Upper back pain decision support (not a "
+                     "diagnosis): knowledge-base tools, assessments and cohorts.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    p = sub.add_parser("validate", help="check the knowledge base (schema, links, safety cases)")
+    _add_data(p)
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(handler=cmd_validate)
+
+    for name, handler, what in (("findings", cmd_findings, "checklist findings"),
+                                ("conditions", cmd_conditions, "conditions (causes)")):
+        p = sub.add_parser(name, help=f"list the {what}")
+        _add_data(p)
+        p.add_argument("--json", action="store_true", help="print JSON")
+        p.set_defaults(handler=handler)
+
+    p = sub.add_parser("assess", help="assess one set of answers")
+    p.add_argument("--answers", required=True, metavar="FILE",
+                   help="JSON object of finding id -> true/false ('-' for stdin)")
+    p.add_argument("--json", action="store_true", help="same as --format json")
+    p.add_argument("--format", choices=["text", "json", "html", "fhir"], default="text",
+                   help="text summary (default), JSON, printable HTML report, or FHIR R4B "
+                   "QuestionnaireResponse")
+    p.add_argument("-o", "--output", type=Path, help="write to this file (atomically)")
+    p.add_argument("--assessor", help="assessor name for the report")
+    p.add_argument("--note", help="free-text note for the report")
+    _add_data(p)
+    p.set_defaults(handler=cmd_assess)
+
+    p = sub.add_parser("dictionary", help="write the data dictionary from datapackage.json")
+    _add_data(p)
+    p.add_argument("-o", "--output", type=Path,
+                   default=Path(__file__).resolve().parents[2] / "docs" / "data-dictionary.md")
+    p.add_argument("--check", action="store_true", help="exit 1 if the file is stale")
+    p.set_defaults(handler=cmd_dictionary)
+
+    for register in _extensions():
+        register(sub)
+    return parser
+
+
+def _extensions() -> list[Callable[[Any], None]]:
+    """Commands contributed by other faces (the analyst tools)."""
+    from . import _cli_analyst
+
+    return [_cli_analyst.register]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.handler(args)
+    except UpperbackError as exc:
+        print(f"upperback {args.command}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("upperback: interrupted; nothing was written", file=sys.stderr)
+        return 1
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
