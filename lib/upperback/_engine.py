@@ -162,17 +162,22 @@ class Assessment:
                             "supporting": [e.finding_id for e in c.supporting],
                             "against": [e.finding_id for e in c.against],
                             "source": c.source_id} for c in self.candidates],
-            "workup": [asdict(w) for w in self.workup],
-            "treatments": [asdict(t) for t in self.treatments],
-            "withheld_treatments": [asdict(t) for t in self.withheld_treatments],
+            "workup": [_plain(w) for w in self.workup],
+            "treatments": [_plain(t) for t in self.treatments],
+            "withheld_treatments": [_plain(t) for t in self.withheld_treatments],
             "treatments_secondary": self.treatments_secondary,
-            "risk_factors": [asdict(r) for r in self.risk_factors],
-            "would_change": [asdict(d) for d in self.would_change],
-            "not_screened": [asdict(s) for s in self.screening_limits],
+            "risk_factors": [_plain(r) for r in self.risk_factors],
+            "would_change": [_plain(d) for d in self.would_change],
+            "not_screened": [_plain(s) for s in self.screening_limits],
             "answers": dict(self.answers),
             "kb_version": self.kb_version,
             "disclaimer": self.disclaimer,
         }
+
+
+def _plain(record: Any) -> dict[str, Any]:
+    """A record as JSON-ready data (tuples become lists)."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(record).items()}
 
 
 @dataclass(frozen=True)

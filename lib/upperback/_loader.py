@@ -247,9 +247,9 @@ def _load(folder: Path) -> m.KnowledgeBase:
     if problems:
         raise KnowledgeBaseError(problems, str(folder))
     kb, lines = _build(folder, spec)
-    problems = _cross_checks(kb, lines)
-    if not problems:  # the engine needs a consistent knowledge base to run the cases
-        problems = _safety_checks(kb, lines)
+    # The schema guarantees every id the engine follows exists, so the safety cases can run
+    # even when a cross-table rule is broken: report both, the cause and its consequence.
+    problems = _cross_checks(kb, lines) + _safety_checks(kb, lines)
     if problems:
         raise KnowledgeBaseError(problems, str(folder))
     return kb

@@ -119,8 +119,6 @@ def _prepass(folder: Path, spec: PackageSpec) -> list[Problem]:
 _PLAIN = {
     "missing-label": "column '{field}' is missing: add it back (every declared column is required)",
     "extra-label": "column '{cell}' is not declared in datapackage.json: remove it or declare it",
-    "foreign-key": "{cell} does not match any row it refers to ({note}): fix the typo, or add "
-                   "the missing row first",
     "missing-cell": "the row has too few cells: check for a missing comma",
     "extra-cell": "the row has too many cells: check for an unquoted comma in a text cell",
     "blank-row": "the row is blank: delete it",
@@ -156,6 +154,15 @@ def _plain(err: Any, table: TableSpec | None) -> str:
         return (f"duplicate id '{key}': the same {' + '.join(table.primary_key)} as on "
                 f"{err.note.replace('the same as in the row at position', 'line')}; every row "
                 "needs its own id")
+    if etype == "foreign-key":
+        ref = spec_path = str(getattr(err, "reference_name", "") or (table.name if table else ""))
+        if table is not None:
+            spec_path = next((r for c, r, _ in table.foreign_keys
+                              if list(c) == list(err.field_names)), ref)
+        target = ", ".join(err.reference_field_names)
+        value = ", ".join(str(v) for v in err.field_cells)
+        return (f"'{value}' does not match any {target} in {spec_path}.csv: fix the typo, or "
+                "add the missing row there first")
     if etype in _PLAIN:
         key = ", ".join(str(c) for c in (getattr(err, "cells", None) or [cell]))
         return _PLAIN[etype].format(field=field, cell=cell, key=key, note=err.note)
@@ -190,9 +197,12 @@ def validate_schema(folder: Path, spec: PackageSpec) -> list[Problem]:
             column = getattr(err, "field_name", None) or getattr(err, "label", None)
             if err.type == "primary-key" and table is not None:
                 column = "+".join(table.primary_key)
+            if err.type == "foreign-key":
+                column = "+".join(err.field_names)
             problems.append(Problem(
                 path, _plain(err, table), line=line, column=column,
-                value=None if getattr(err, "cell", None) is None else str(err.cell),
+                value=(", ".join(map(str, err.field_cells)) if err.type == "foreign-key"
+                       else None if getattr(err, "cell", None) is None else str(err.cell)),
             ))
     return problems
 

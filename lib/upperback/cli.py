@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import Any, NoReturn
 
 from ._errors import InputFileError, KnowledgeBaseError, UpperbackError
 from ._loader import default_data_dir, load_knowledge_base
@@ -35,9 +36,8 @@ def _kb(args: argparse.Namespace) -> KnowledgeBase:
     return load_knowledge_base(args.data)
 
 
-def _print_json(obj: Any, out: TextIO = sys.stdout) -> None:
-    json.dump(obj, out, indent=2, ensure_ascii=False)
-    out.write("\n")
+def _print_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
 
 
 def _table(rows: list[list[str]], header: list[str]) -> str:
@@ -246,6 +246,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         print("upperback: interrupted; nothing was written", file=sys.stderr)
+        return 1
+    except Exception as exc:  # a bug, not bad input: say so without a traceback
+        if os.environ.get("UPPERBACK_DEBUG"):
+            raise
+        print(f"upperback {args.command}: internal error ({type(exc).__name__}); nothing was "
+              "written. Please report it; set UPPERBACK_DEBUG=1 to see the details.",
+              file=sys.stderr)
         return 1
     return code
 
