@@ -1,0 +1,109 @@
+"""Analyst widgets, driven without a browser: set values, click, read the HTML."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from upperback import DISCLAIMER
+from upperback.analyst_widgets import data_dictionary_app, editor_app, impact_app
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+@pytest.fixture
+def app(data_copy: Path, tmp_path: Path):  # type: ignore[no-untyped-def]
+    a = editor_app(data_copy, backup_root=tmp_path / "backups", changelog=tmp_path / "log.md")
+    yield a
+    a.copy.close()
+
+
+def test_header_shows_disclaimer_and_version(app) -> None:  # type: ignore[no-untyped-def]
+    assert DISCLAIMER in app.header.value
+    assert app.copy.version in app.header.value
+
+
+def test_edit_diff_impact_publish_restore(app, data_copy: Path) -> None:  # type: ignore[no-untyped-def]
+    before = (data_copy / "triage_rules.csv").read_bytes()
+    app.table.value = "triage_rules"
+    assert list(app.frame.columns)[:2] == ["rule_id", "urgency"]
+    app.grid.set_cell_value_by_index("label", 0, "Numbness, saddle or legs")
+    app.diff_button.click()
+    assert "changed em_saddle_or_leg_numbness: label" in app.diff_view.value
+    app.impact_button.click()
+    assert "0 of 2000 patients change urgency" in app.impact_view.value
+    app.note.value = "wording"
+    app.publish_button.click()
+    assert "ub-ok" in app.publish_view.value
+    assert (data_copy / "triage_rules.csv").read_bytes() != before
+    assert len(app.backups.options) == 1
+    app.restore_button.click()
+    assert "Restored backup" in app.publish_view.value
+    assert (data_copy / "triage_rules.csv").read_bytes() == before
+
+
+def test_bad_edit_shows_problems_and_writes_nothing(app, data_copy: Path) -> None:  # type: ignore[no-untyped-def]
+    before = (data_copy / "findings.csv").read_bytes()
+    app.table.value = "findings"
+    app.grid.set_cell_value_by_index("kind", 0, "hystory")
+    app.impact_button.click()
+    assert "Fix these problems first" in app.impact_view.value
+    app.publish_button.click()
+    assert "Not published" in app.publish_view.value
+    assert "<td>findings.csv</td><td>2</td><td>kind</td>" in app.publish_view.value
+    assert (data_copy / "findings.csv").read_bytes() == before
+
+
+def test_add_delete_reset_and_errors(app) -> None:  # type: ignore[no-untyped-def]
+    app.table.value = "complications"
+    n = len(app.frame)
+    app.add_button.click()
+    assert len(app.frame) == n + 1
+    assert "Added a blank row" in app.message.value
+    app.row.value = 0
+    app.delete_button.click()
+    assert len(app.frame) == n
+    assert "Deleted row" in app.message.value
+    app.reset_button.click()
+    assert app.copy.changed_files() == []
+    app.restore_button.click()
+    assert "no backup to restore" in app.message.value
+
+
+def test_callback_error_is_visible(app) -> None:  # type: ignore[no-untyped-def]
+    app.table.value = "complications"
+    app.grid.on_cell_change(lambda cell: None)
+    app.grid.set_cell_value_by_index("name", 0, "x")
+    app.copy.close()  # the working copy disappears under the editor
+    app.diff_button.click()
+    assert "ub-error" in app.message.value
+    assert "Traceback" not in app.message.value
+
+
+def test_data_dictionary_filters() -> None:
+    d = data_dictionary_app(DATA)
+    assert DISCLAIMER in d.header.value
+    d.table.value = "findings"
+    assert "<code>finding_id</code>" in d.view.value
+    d.search.value = "display"
+    assert "<code>display_order</code>" in d.view.value
+    assert "<code>label</code>" not in d.view.value
+    d.search.value = "zzzz"
+    assert "No column matches" in d.view.value
+
+
+def test_impact_app(data_copy: Path, tmp_path: Path) -> None:
+    path = data_copy / "triage_rules.csv"
+    path.write_text(path.read_text().replace("Saddle or leg numbness,", "Saddle numbness,", 1))
+    i = impact_app(DATA, data_copy)
+    i.button.click()
+    assert "changed em_saddle_or_leg_numbness" in i.diff_view.value
+    assert "0 of 2000 patients change urgency" in i.impact_view.value
+    (tmp_path / "c.csv").write_text("patient_id,fevr\np1,true\n")
+    i.cohort.value = str(tmp_path / "c.csv")
+    i.button.click()
+    assert "fevr" in i.message.value
+    i.new.value = str(tmp_path / "nowhere")
+    i.button.click()
+    assert "ub-error" in i.message.value
