@@ -1,0 +1,643 @@
+"""ipywidgets builders for the teaching notebooks (notebooks/teaching/). Each builder returns one
+panel; the logic lives in `quiz` and the engine, so tests drive the panels by setting `.value`
+and calling `.click()`. Charts are matplotlib figures rendered to PNG in an `Image` widget: that
+renders the same in JupyterLab and Voilà and can be checked without a browser."""
+
+from __future__ import annotations
+
+import functools
+import html
+import io
+import traceback
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import ipywidgets as w
+
+from . import _model as m
+from . import quiz
+from ._config import emergency_number
+from ._errors import UpperbackError
+from ._loader import load_knowledge_base
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_CSS = """<style>
+.ub-box{border:1px solid #c9d2dc;border-radius:6px;padding:.6em .9em;margin:.4em 0}
+.ub-banner-text{background:#f3f6f9;font-size:.92em}
+.ub-ok{border-left:5px solid #2e7d32}.ub-note{border-left:5px solid #1565c0}
+.ub-warn{border-left:5px solid #c62828;background:#fff5f5}
+.ub-src{color:#555;font-size:.85em}
+.ub-table{border-collapse:collapse;font-size:.92em;line-height:1.35}
+.ub-box,.ub-box li,.ub-box p{line-height:1.4}
+.ub-table td,.ub-table th{border:1px solid #d5dbe1;padding:.25em .5em;text-align:left;
+vertical-align:top}
+.ub-table th{background:#eef2f6}
+</style>"""
+_INVASIVENESS = {0: "non-invasive", 1: "hands-on clinician care",
+                 2: "needle or minimally invasive procedure", 3: "open surgery"}
+_ACCESS = {"otc": "over the counter", "prescription": "prescription",
+           "self_care": "self-care", "clinician": "by a clinician"}
+
+
+def _e(text: object) -> str:
+    return html.escape(str(text))
+
+
+def _message(exc: BaseException) -> str:
+    """A user-facing message: our own errors already say how to fix them."""
+    if isinstance(exc, UpperbackError):
+        return str(exc)
+    return (f"Something went wrong ({type(exc).__name__}: {exc}). Please tell the maintainers; "
+            "the rest of the page still works.")
+
+
+def _error_html(exc: BaseException) -> str:
+    lines = _message(exc).splitlines()
+    return (f"{_CSS}<div class='ub-box ub-warn' role='alert'><b>{_e(lines[0])}</b>"
+            + "".join(f"<br>{_e(x)}" for x in lines[1:]) + "</div>")
+
+
+def _guarded(error: w.HTML) -> Callable[[F], F]:
+    """Route a callback's exception to a visible message: in Voilà it would otherwise vanish."""
+    def wrap(fn: F) -> F:
+        @functools.wraps(fn)
+        def inner(*args: Any, **kwargs: Any) -> Any:
+            try:
+                error.value = ""
+                return fn(*args, **kwargs)
+            except Exception as exc:
+                error.value = _error_html(exc)
+                traceback.print_exc()  # for the server log / notebook console
+                return None
+        return inner  # type: ignore[return-value]
+    return wrap
+
+
+def _builder(fn: Callable[..., w.Widget]) -> Callable[..., w.Widget]:
+    """A panel that cannot be built (e.g. the knowledge base is broken) shows why instead."""
+    @functools.wraps(fn)
+    def inner(kb: m.KnowledgeBase | None = None) -> w.Widget:
+        try:
+            return fn(kb if kb is not None else load_knowledge_base())
+        except Exception as exc:
+            box = w.HTML(_error_html(exc))
+            box.add_class("ub-error")
+            return box
+    return inner
+
+
+def _error_widget() -> w.HTML:
+    e = w.HTML("")
+    e.add_class("ub-error")
+    return e
+
+
+def _reasons_html(reasons: Sequence[quiz.Reason]) -> str:
+    return "<ul>" + "".join(f"<li>{_e(r.text)} <span class='ub-src'>Source: {_e(r.source)}"
+                            "</span></li>" for r in reasons) + "</ul>"
+
+
+def _nested(kb: m.KnowledgeBase, c: m.Condition) -> bool:
+    """Indent a refinement only under a parent shown in the same group."""
+    return bool(c.parent) and kb.conditions[str(c.parent)].group == c.group
+
+
+def _png(fig: Any) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+    return buf.getvalue()
+
+
+def _short(label: str, n: int = 48) -> str:
+    label = label.rstrip("?")
+    return label if len(label) <= n else label[: n - 1] + "\u2026"
+
+
+def _image(png: bytes, css: str) -> w.Image:
+    img = w.Image(value=png, format="png", layout=w.Layout(max_width="100%", height="auto"))
+    img.add_class(css)
+    return img
+
+
+# --- Shared -----------------------------------------------------------------------------------
+
+@_builder
+def banner(kb: m.KnowledgeBase) -> w.Widget:
+    """The disclaimer and the knowledge-base version, shown at the top of every notebook."""
+    box = w.HTML(f"{_CSS}<div class='ub-box ub-banner-text'><b>Teaching material.</b> "
+                 f"{_e(m.DISCLAIMER)} Knowledge base version <code>{_e(kb.version)}</code>; "
+                 "every fact on this page comes from it and names its source.</div>")
+    box.add_class("ub-banner")
+    return box
+
+
+# --- Notebook 1: red flags ----------------------------------------------------------------------
+
+@_builder
+def red_flag_reference(kb: m.KnowledgeBase) -> w.Widget:
+    """Every triage rule: what it asks, what to do, why it matters, and the source."""
+    rows = []
+    for urgency in ("emergency", "see_provider"):
+        rules = [r for r in kb.rules.values() if r.urgency == urgency]
+        rows.append(f"<h4>{_e(quiz.URGENCY_LABELS[urgency])} ({len(rules)} rules)</h4>"
+                    "<table class='ub-table'><tr><th>Rule</th><th>All of these answered yes"
+                    "</th><th>Why it matters</th><th>Source</th></tr>")
+        for r in rules:
+            asks = "<br>".join(_e(kb.findings[f].label) for f in r.findings)
+            rows.append(f"<tr><td>{_e(r.label)}</td><td>{asks}</td><td>{_e(r.rationale)}</td>"
+                        f"<td class='ub-src'>{_e(quiz.cite(kb, r.source_id))}</td></tr>")
+        rows.append("</table>")
+    return w.HTML(_CSS + "".join(rows))
+
+
+@_builder
+def emergency_drill(kb: m.KnowledgeBase) -> w.Widget:
+    """"Would you send this patient to the emergency room?": one item per rule, with feedback."""
+    items = quiz.drill_items(kb)
+    state: dict[str, Any] = {"i": 0, "answered": 0, "correct": 0, "done": False}
+    progress = w.HTML()
+    prompt = w.HTML()
+    prompt.add_class("ub-drill-prompt")
+    yes = w.Button(description="Yes: emergency room", button_style="danger",
+                   layout=w.Layout(width="auto"))
+    no = w.Button(description="No: not the emergency room", layout=w.Layout(width="auto"))
+    nxt = w.Button(description="Next patient", disabled=True, layout=w.Layout(width="auto"))
+    feedback = w.HTML()
+    score = w.Label(quiz.score_line(0, 0))
+    error = _error_widget()
+    for widget, css in ((yes, "ub-drill-yes"), (no, "ub-drill-no"), (nxt, "ub-drill-next"),
+                        (feedback, "ub-drill-feedback"), (score, "ub-drill-score")):
+        widget.add_class(css)
+
+    def show() -> None:
+        item = items[state["i"]]
+        progress.value = f"<b>Patient {state['i'] + 1} of {len(items)}</b>"
+        said = "".join(f"<li>{_e(label)} <b>Yes</b></li>" for label in item.labels)
+        prompt.value = (f"{_CSS}<div class='ub-box ub-note'>A patient with upper back pain "
+                        f"answers:<ul>{said}</ul>Nothing else is known yet. Would you send "
+                        "this patient to the emergency room?</div>")
+        feedback.value = ""
+        yes.disabled = no.disabled = False
+        nxt.disabled = True
+
+    @_guarded(error)
+    def answer(send: bool) -> None:
+        item = items[state["i"]]
+        fb = quiz.check_drill(item, send, kb)
+        state["answered"] += 1
+        state["correct"] += fb.correct
+        css = "ub-ok" if fb.correct else "ub-note"
+        feedback.value = (f"{_CSS}<div class='ub-box {css}' role='status'><b>{_e(fb.verdict)}"
+                          f"</b>{_reasons_html(fb.reasons)}</div>")
+        score.value = quiz.score_line(state["correct"], state["answered"])
+        yes.disabled = no.disabled = True
+        nxt.disabled = False
+        nxt.description = ("Start again" if state["i"] == len(items) - 1 else "Next patient")
+
+    @_guarded(error)
+    def next_item(_: Any = None) -> None:
+        state["i"] = (state["i"] + 1) % len(items)
+        show()
+
+    yes.on_click(lambda _: answer(True))
+    no.on_click(lambda _: answer(False))
+    nxt.on_click(next_item)
+    if not items:
+        return w.HTML("The knowledge base has no triage rules, so there is no drill.")
+    show()
+    box = w.VBox([progress, prompt, w.HBox([yes, no, nxt]), feedback, score, error])
+    box.add_class("ub-drill")
+    return box
+
+
+# --- Notebook 2: causes -------------------------------------------------------------------------
+
+@_builder
+def causes_overview(kb: m.KnowledgeBase) -> w.Widget:
+    """The causes grouped by family, the heart-attack warning set apart."""
+    parts = [_CSS]
+    for group, conds in quiz.causes_by_group(kb):
+        css = "ub-warn" if group == "cardiac" else "ub-note"
+        items = []
+        for c in conds:
+            code = f" <code>{_e(c.icd10cm)}</code>" if c.icd10cm else ""
+            indent = " style='margin-left:1.5em'" if _nested(kb, c) else ""
+            items.append(f"<li{indent}><b>{_e(c.name)}</b>{code}: {_e(c.description)}"
+                         + (f" <i>{_e(c.evidence_note)}</i>" if c.evidence_note else "")
+                         + f" <span class='ub-src'>Source: {_e(quiz.cite(kb, c.source_id))}"
+                         "</span></li>")
+        extra = ""
+        if group == "cardiac":
+            linked = {x.finding_id for x in kb.condition_findings
+                      if kb.conditions[x.condition_id].group == "cardiac"}
+            rules = [r for r in kb.rules.values()
+                     if r.urgency == "emergency" and linked & set(r.findings)]
+            extra = ("<p><b>Never treat this as back pain.</b> These emergency rules catch it: "
+                     + "; ".join(f"{_e(r.label)} ({_e(r.rationale)})" for r in rules) + "</p>")
+        parts.append(f"<div class='ub-box {css}'><h4>{_e(quiz.GROUP_LABELS.get(group, group))}"
+                     f"</h4><ul>{''.join(items)}</ul>{extra}</div>")
+    return w.HTML("".join(parts))
+
+
+def heatmap_png(matrix: quiz.StrengthMatrix) -> bytes:
+    """The strength matrix as a heatmap (darker = stronger link)."""
+    from matplotlib.colors import ListedColormap
+    from matplotlib.figure import Figure
+
+    rows, cols = len(matrix.finding_ids), len(matrix.condition_ids)
+    fig = Figure(figsize=(max(4.0, 0.42 * cols + 3.5), max(2.0, 0.3 * rows + 1.8)))
+    ax = fig.add_subplot()
+    cmap = ListedColormap(["#ffffff", "#c6dbef", "#6baed6", "#08519c"])
+    im = ax.imshow([list(r) for r in matrix.values], cmap=cmap, vmin=-0.5, vmax=3.5,
+                   aspect="auto")
+    ax.set_xticks(range(cols), [_short(n, 30) for n in matrix.condition_names], rotation=60,
+                  ha="right", fontsize=8)
+    ax.set_yticks(range(rows), [_short(x) for x in matrix.finding_labels], fontsize=8)
+    ax.set_xticks([x - 0.5 for x in range(cols + 1)], minor=True)
+    ax.set_yticks([y - 0.5 for y in range(rows + 1)], minor=True)
+    ax.grid(which="minor", color="#e0e0e0", linewidth=0.5)
+    ax.tick_params(which="minor", length=0)
+    bar = fig.colorbar(im, ax=ax, ticks=[0, 1, 2, 3], fraction=0.03)
+    bar.ax.set_yticklabels(["none", "weak", "moderate", "strong"], fontsize=8)
+    return _png(fig)
+
+
+@_builder
+def finding_cause_explorer(kb: m.KnowledgeBase) -> w.Widget:
+    """A heatmap of which findings point to which causes, filtered by widget, with details."""
+    group = w.Dropdown(description="Causes", options=[("All causes", "")] + [
+        (quiz.GROUP_LABELS.get(g, g), g) for g, _ in quiz.causes_by_group(kb)],
+        style={"description_width": "initial"})
+    kind = w.Dropdown(description="Findings", options=[
+        ("All findings", ""), ("Emergency red flags", "emergency"),
+        ("See-a-provider signs", "see_provider"), ("History", "history")],
+        style={"description_width": "initial"})
+    top = w.Checkbox(description="Top-level causes only", value=False, indent=False)
+    chart = _image(b"", "ub-heatmap")
+    holder = w.Box([chart])
+    caption = w.HTML()
+    caption.add_class("ub-heat-caption")
+    condition = w.Dropdown(description="Look closer at", style={"description_width": "initial"})
+    details = w.HTML()
+    details.add_class("ub-heat-details")
+    error = _error_widget()
+    group.add_class("ub-heat-group")
+    kind.add_class("ub-heat-kind")
+    condition.add_class("ub-heat-condition")
+
+    @_guarded(error)
+    def redraw(_: Any = None) -> None:
+        mat = quiz.strength_matrix(kb, group.value or None, kind.value or None, top.value)
+        if not mat.finding_ids:
+            holder.children = ()
+            caption.value = ("<i>No finding of this kind points to these causes: choose other "
+                             "filters.</i>")
+        else:
+            chart.value = heatmap_png(mat)
+            holder.children = (chart,)
+            caption.value = (f"{len(mat.finding_ids)} findings \u00d7 {len(mat.condition_ids)} "
+                             "causes. Darker squares are stronger links (from "
+                             "<code>condition_findings.csv</code>).")
+        current = condition.value
+        condition.options = list(zip(mat.condition_names, mat.condition_ids, strict=True))
+        # keep the learner's pick when it is still shown, else show the first cause
+        condition.value = current if current in mat.condition_ids else (
+            mat.condition_ids[0] if mat.condition_ids else None)
+        describe()  # a new option list may change the selection without a change event
+
+
+    @_guarded(error)
+    def describe(_: Any = None) -> None:
+        cid = condition.value
+        if not cid:
+            details.value = ""
+            return
+        c = kb.conditions[cid]
+        words = {1: "weak", 2: "moderate", 3: "strong"}
+        rows = "".join(
+            f"<tr><td>{_e(kb.findings[x.finding_id].label)}</td>"
+            f"<td>{words.get(x.strength, x.strength)}</td><td>{_e(x.note)}</td>"
+            f"<td class='ub-src'>{_e(quiz.cite(kb, x.source_id))}</td></tr>"
+            for x in quiz.condition_links(kb, cid))
+        details.value = (f"{_CSS}<div class='ub-box ub-note'><b>{_e(c.name)}</b>: "
+                         f"{_e(c.description)}<table class='ub-table'><tr><th>Finding</th>"
+                         f"<th>Link</th><th>Why</th><th>Source</th></tr>{rows}</table></div>")
+
+    for control in (group, kind, top):
+        control.observe(redraw, names="value")
+    condition.observe(describe, names="value")
+    redraw()
+    describe()
+    box = w.VBox([w.HBox([group, kind, top]), caption, holder, condition, details, error])
+    box.add_class("ub-explorer")
+    return box
+
+
+# --- Notebook 3: cases --------------------------------------------------------------------------
+
+@_builder
+def case_quiz(kb: m.KnowledgeBase) -> w.Widget:
+    """Pick a case, choose an urgency and the likely causes, get scored, explained feedback."""
+    cases = {c.case_id: c for c in quiz.load_cases(kb)}
+    if not cases:
+        return w.HTML("There are no teaching cases in the knowledge base yet.")
+    pick = w.Dropdown(options=[(f"{c.display_order}. {c.title}", c.case_id)
+                               for c in cases.values()], description="Case",
+                      layout=w.Layout(width="32em"))
+    story = w.HTML()
+    urgency = w.RadioButtons(options=[(quiz.URGENCY_LABELS[u], u) for u in m.URGENCIES],
+                             value=None, layout=w.Layout(width="auto"))
+    boxes: dict[str, w.Checkbox] = {}
+    columns = []
+    for g, conds in quiz.causes_by_group(kb):
+        col: list[w.Widget] = [w.HTML(f"<b>{_e(quiz.GROUP_LABELS.get(g, g))}</b>")]
+        for c in conds:
+            cb = w.Checkbox(description=c.name, value=False, indent=False,
+                            layout=w.Layout(margin="0 0 0 1.2em" if _nested(kb, c) else "0"))
+            cb.add_class(f"ub-cause-{c.condition_id}")
+            boxes[c.condition_id] = cb
+            col.append(cb)
+        columns.append(w.VBox(col, layout=w.Layout(min_width="15em")))
+    check = w.Button(description="Check my answer", button_style="primary")
+    feedback = w.HTML()
+    explanation = w.HTML()
+    error = _error_widget()
+    for widget, css in ((pick, "ub-case-select"), (story, "ub-case-vignette"),
+                        (urgency, "ub-case-urgency"), (check, "ub-case-check"),
+                        (feedback, "ub-case-feedback"), (explanation, "ub-case-explanation")):
+        widget.add_class(css)
+
+    @_guarded(error)
+    def load(_: Any = None) -> None:
+        case = cases[pick.value]
+        yes, no, unasked = quiz.case_answer_summary(case, kb)
+        said = "".join(f"<li>{_e(x)} <b>Yes</b></li>" for x in yes)
+        screen = (f"{len(no)} red-flag or history questions answered no"
+                  + (f"; {unasked} red-flag questions not asked." if unasked else
+                     "; every red-flag question was asked."))
+        story.value = (f"{_CSS}<div class='ub-box ub-note'><p>{_e(case.vignette)}</p>"
+                       f"<details><summary>What the story tells the checklist</summary>"
+                       f"<ul>{said}</ul>{_e(screen)}</details></div>")
+        urgency.value = None
+        for cb in boxes.values():
+            cb.value = False
+        feedback.value = explanation.value = ""
+
+    @_guarded(error)
+    def score(_: Any = None) -> None:
+        if urgency.value is None:
+            feedback.value = (f"{_CSS}<div class='ub-box ub-note'>Choose an urgency first, then "
+                              "tick the causes you think most likely.</div>")
+            return
+        case = cases[pick.value]
+        r = quiz.score_case(case, urgency.value, [c for c, cb in boxes.items() if cb.value], kb)
+        css = "ub-ok" if r.points == r.max_points else "ub-note"
+        feedback.value = (
+            f"{_CSS}<div class='ub-box {css}' role='status'><b>Score: {r.points} of "
+            f"{r.max_points}</b><p>{_e(r.urgency_message)}</p><ul>"
+            + "".join(f"<li>{_e(x)}</li>" for x in r.cause_messages)
+            + f"</ul><p><b>Teaching point:</b> {_e(r.teaching_point)}</p></div>")
+        explanation.value = (f"<div class='ub-box'><b>The engine's explanation</b>"
+                             f"{_reasons_html(r.reasons)}</div>")
+
+    pick.observe(load, names="value")
+    check.on_click(score)
+    load()
+    box = w.VBox([
+        pick, story, w.HTML("<b>1. How urgent is it?</b>"), urgency,
+        w.HTML("<b>2. Which causes are most likely?</b> Tick one or more."),
+        w.HBox(columns, layout=w.Layout(flex_flow="row wrap")), check, feedback,
+        explanation, error])
+    box.add_class("ub-case-quiz")
+    return box
+
+
+# --- Notebook 4: work-up and treatment ----------------------------------------------------------
+
+@_builder
+def test_explorer(kb: m.KnowledgeBase) -> w.Widget:
+    """Pick a cause to see which tests answer "is it this?", and why."""
+    opts = [(("\u2003" if _nested(kb, c) else "") + c.name, c.condition_id)
+            for _, cs in quiz.causes_by_group(kb) for c in cs]
+    pick = w.Dropdown(options=opts, description="Is it", style={"description_width": "initial"},
+                      layout=w.Layout(width="30em"))
+    out = w.HTML()
+    out.add_class("ub-tests-answer")
+    pick.add_class("ub-tests-pick")
+    error = _error_widget()
+
+    @_guarded(error)
+    def show(_: Any = None) -> None:
+        links = quiz.tests_for(kb, pick.value)
+        base = [t for t in kb.tests.values() if t.baseline]
+        rows = "".join(
+            f"<tr><td>{_e(kb.tests[x.test_id].name)}</td><td>{_e(kb.tests[x.test_id].category)}"
+            f"</td><td>{_e(x.reason)}</td><td class='ub-src'>{_e(quiz.cite(kb, x.source_id))}"
+            "</td></tr>" for x in links)
+        table = (f"<table class='ub-table'><tr><th>Test</th><th>Kind</th><th>What it answers"
+                 f"</th><th>Source</th></tr>{rows}</table>" if rows else
+                 "<p>No specific test is linked to this cause in the knowledge base.</p>")
+        out.value = (f"{_CSS}<div class='ub-box ub-note'>{table}<p>Always, whatever the cause: "
+                     + ", ".join(_e(t.name) for t in base) + ".</p></div>")
+
+    pick.observe(show, names="value")
+    show()
+    return w.VBox([pick, out, error])
+
+
+def tests_chart_png(kb: m.KnowledgeBase) -> bytes:
+    """How many causes each test helps with, coloured by kind of test."""
+    from matplotlib.figure import Figure
+
+    data = quiz.test_questions(kb)
+    cats = sorted({t.category for t, _ in data})
+    palette = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d"]
+    colour = {c: palette[i % len(palette)] for i, c in enumerate(cats)}
+    fig = Figure(figsize=(7, 0.32 * len(data) + 1.2))
+    ax = fig.add_subplot()
+    names = [_short(t.name, 40) for t, _ in data][::-1]
+    counts = [len(links) for _, links in data][::-1]
+    ax.barh(names, counts, color=[colour[t.category] for t, _ in data][::-1])
+    ax.set_xlabel("Number of causes the test helps confirm or exclude")
+    for c in cats:
+        ax.bar(0, 0, color=colour[c], label=c)
+    ax.legend(title="Kind of test", fontsize=8, loc="lower right")
+    ax.tick_params(axis="y", labelsize=8)
+    return _png(fig)
+
+
+@_builder
+def tests_overview(kb: m.KnowledgeBase) -> w.Widget:
+    """Every test: what it shows and which causes it helps with; and the chart."""
+    rows = "".join(
+        f"<tr><td>{_e(t.name)}{' (always)' if t.baseline else ''}</td><td>{_e(t.what_it_shows)}"
+        f"</td><td>{_e(', '.join(kb.conditions[x.condition_id].name for x in links))}</td>"
+        f"<td class='ub-src'>{_e(quiz.cite(kb, t.source_id))}</td></tr>"
+        for t, links in quiz.test_questions(kb))
+    table = w.HTML(f"{_CSS}<table class='ub-table'><tr><th>Test</th><th>What it shows</th>"
+                   f"<th>Helps with</th><th>Source</th></tr>{rows}</table>")
+    return w.VBox([_image(tests_chart_png(kb), "ub-tests-chart"), table])
+
+
+def ladder_chart_png(kb: m.KnowledgeBase) -> bytes:
+    """Treatments from least (top) to most invasive, coloured by how they are obtained."""
+    from matplotlib.figure import Figure
+
+    ladder = quiz.treatment_ladder(kb)
+    colour = {"self_care": "#66a61e", "otc": "#1b9e77", "prescription": "#7570b3",
+              "clinician": "#d95f02"}
+    fig = Figure(figsize=(7, 0.3 * len(ladder) + 1.2))
+    ax = fig.add_subplot()
+    names = [_short(t.name, 40) for t in ladder][::-1]
+    # a sliver for level 0 so non-invasive care still shows as a bar
+    ax.barh(names, [t.invasiveness + 0.15 for t in ladder][::-1],
+            color=[colour.get(t.access, "#999999") for t in ladder][::-1])
+    ax.set_xticks(range(4), [_INVASIVENESS[i].replace(" ", "\n", 1) for i in range(4)],
+                  fontsize=7)
+    ax.set_xlabel("Invasiveness")
+    for a in colour:
+        ax.bar(0, 0, color=colour[a], label=_ACCESS[a])
+    ax.legend(title="How it is obtained", fontsize=8, loc="lower right")
+    ax.tick_params(axis="y", labelsize=8)
+    return _png(fig)
+
+
+@_builder
+def treatment_ladder(kb: m.KnowledgeBase) -> w.Widget:
+    """The treatment ladder: chart, then a table with the cautions the evidence adds."""
+    rows = "".join(
+        f"<tr><td>{_e(t.name)}</td><td>{_e(_INVASIVENESS.get(t.invasiveness, t.invasiveness))}"
+        f"</td><td>{_e(_ACCESS.get(t.access, t.access))}</td><td>{_e(t.description)}"
+        + (f"<br><i>Caution: {_e(t.evidence_note)}</i> <span class='ub-src'>"
+           f"({_e(quiz.cite(kb, t.evidence_source_id))})</span>" if t.evidence_note else "")
+        + f"</td><td class='ub-src'>{_e(quiz.cite(kb, t.source_id))}</td></tr>"
+        for t in quiz.treatment_ladder(kb))
+    table = w.HTML(f"{_CSS}<table class='ub-table'><tr><th>Treatment</th><th>Invasiveness</th>"
+                   f"<th>Obtained</th><th>What it does</th><th>Source</th></tr>{rows}</table>")
+    table.add_class("ub-ladder-table")
+    return w.VBox([_image(ladder_chart_png(kb), "ub-ladder-chart"), table])
+
+
+# --- Notebook 5: risk, prevention, prognosis ----------------------------------------------------
+
+@_builder
+def risk_factor_table(kb: m.KnowledgeBase) -> w.Widget:
+    """Risk factors split into those a patient can change and those they cannot."""
+    def block(title: str, rfs: list[m.RiskFactor], css: str) -> str:
+        items = "".join(f"<li><b>{_e(r.name)}</b>: {_e(r.explanation)} <i>{_e(r.prevention_advice)}"
+                        f"</i> <span class='ub-src'>Source: {_e(quiz.cite(kb, r.source_id))}"
+                        "</span></li>" for r in rfs)
+        return f"<div class='ub-box {css}'><h4>{_e(title)}</h4><ul>{items}</ul></div>"
+    rfs = list(kb.risk_factors.values())
+    return w.HTML(_CSS + block("Can be changed", [r for r in rfs if r.modifiable], "ub-ok")
+                  + block("Cannot be changed", [r for r in rfs if not r.modifiable], "ub-note"))
+
+
+def risk_chart_png(profile: quiz.RiskProfile, limit: int = 8) -> bytes:
+    """The causes a risk profile points to, by summed link strength."""
+    from matplotlib.figure import Figure
+
+    top = profile.causes[:limit]
+    fig = Figure(figsize=(6, 0.32 * len(top) + 1.0))
+    ax = fig.add_subplot()
+    ax.barh([_short(n, 36) for n, _ in top][::-1], [s for _, s in top][::-1], color="#6baed6")
+    ax.set_xlabel("Summed strength of the links from these risk factors")
+    ax.tick_params(axis="y", labelsize=8)
+    return _png(fig)
+
+
+@_builder
+def risk_profile(kb: m.KnowledgeBase) -> w.Widget:
+    """Tick risk factors to see which can change, what to do, and which causes they favour."""
+    boxes = {}
+    for r in kb.risk_factors.values():
+        cb = w.Checkbox(description=r.name, value=False, indent=False)
+        cb.add_class(f"ub-risk-{r.risk_factor_id}")
+        boxes[r.risk_factor_id] = cb
+    summary = w.HTML()
+    summary.add_class("ub-risk-summary")
+    chart = _image(b"", "ub-risk-chart")
+    holder = w.Box([])
+    error = _error_widget()
+
+    @_guarded(error)
+    def update(_: Any = None) -> None:
+        p = quiz.risk_profile(kb, [k for k, cb in boxes.items() if cb.value])
+        if not p.present:
+            summary.value = "<i>Tick the risk factors of an imagined patient.</i>"
+            holder.children = ()
+            return
+        change = "".join(f"<li><b>{_e(r.name)}</b>: {_e(r.prevention_advice)}</li>"
+                         for r in p.modifiable) or "<li>None of the ticked factors.</li>"
+        fixed = ", ".join(_e(r.name) for r in p.fixed) or "none"
+        summary.value = (f"{_CSS}<div class='ub-box ub-note'><b>{len(p.modifiable)} of "
+                         f"{len(p.present)} ticked factors can be changed.</b><ul>{change}</ul>"
+                         f"Cannot be changed: {fixed}.<br>A profile shows where risk factors "
+                         "point; it is not a risk score and not a diagnosis.</div>")
+        if p.causes:
+            chart.value = risk_chart_png(p)
+            holder.children = (chart,)
+        else:
+            holder.children = ()
+
+    for cb in boxes.values():
+        cb.observe(update, names="value")
+    update()
+    box = w.VBox([w.HBox(list(boxes.values()), layout=w.Layout(flex_flow="row wrap")),
+                  summary, holder, error])
+    box.add_class("ub-risk")
+    return box
+
+
+@_builder
+def prevention_and_prognosis(kb: m.KnowledgeBase) -> w.Widget:
+    """Prevention (from the changeable risk factors), complications and the usual course."""
+    prevent = "".join(f"<li>{_e(r.prevention_advice)} <span class='ub-src'>({_e(r.name)}; "
+                      f"{_e(quiz.cite(kb, r.source_id))})</span></li>"
+                      for r in kb.risk_factors.values() if r.modifiable)
+    comps = "".join(f"<li><b>{_e(c.name)}</b>: {_e(c.description)} <span class='ub-src'>"
+                    f"Source: {_e(quiz.cite(kb, c.source_id))}</span></li>"
+                    for c in kb.complications.values())
+    number = emergency_number()
+
+    def fill(text: str) -> str:
+        return text.replace("{emergency_number}", number)
+
+    course = "".join(
+        f"<li><b>{_e(fill(a.headline))}</b>: {_e(fill(a.advice))} <i>{_e(fill(a.safety_net))}</i> "
+        f"<span class='ub-src'>Source: {_e(quiz.cite(kb, a.source_id))}</span></li>"
+        for u, a in kb.advice.items() if u in ("self_care", "see_provider"))
+    return w.HTML(f"{_CSS}<div class='ub-box ub-ok'><h4>Prevention</h4><ul>{prevent}</ul></div>"
+                  f"<div class='ub-box ub-note'><h4>Prognosis and when to come back</h4>"
+                  f"<ul>{course}</ul></div><div class='ub-box ub-warn'><h4>Complications of "
+                  f"untreated pain</h4><ul>{comps}</ul></div>")
+
+
+# --- Educator answer key ------------------------------------------------------------------------
+
+@_builder
+def answer_key(kb: m.KnowledgeBase) -> w.Widget:
+    """The educator's key: every case and drill item with the engine's answer, computed now."""
+    parts = [_CSS, "<h3>Case quiz</h3>"]
+    for k in quiz.answer_key(kb):
+        warn = ("" if k.agrees else "<p class='ub-warn'><b>This case no longer agrees with the "
+                "engine: review it before class.</b></p>")
+        parts.append(
+            f"<div class='ub-box ub-note'><h4>{k.case.display_order}. {_e(k.case.title)} "
+            f"<code>{_e(k.case.case_id)}</code></h4>{warn}<p>{_e(k.case.vignette)}</p>"
+            f"<p><b>Urgency:</b> {_e(quiz.URGENCY_LABELS[k.engine_urgency])}<br>"
+            f"<b>Expected causes:</b> {_e(', '.join(k.expected_names))}<br>"
+            f"<b>Engine's leading causes:</b> {_e(', '.join(k.leading_names) or 'none')}<br>"
+            f"<b>Teaching point:</b> {_e(k.case.teaching_point)} <span class='ub-src'>"
+            f"({_e(quiz.cite(kb, k.case.source_id))})</span></p>{_reasons_html(k.reasons)}</div>")
+    parts.append("<h3>Emergency-room drill</h3><table class='ub-table'><tr><th>#</th>"
+                 "<th>Findings answered yes</th><th>Emergency room?</th><th>Rule</th></tr>")
+    for i, item in enumerate(quiz.drill_items(kb), 1):
+        parts.append(f"<tr><td>{i}</td><td>{'<br>'.join(_e(x) for x in item.labels)}</td>"
+                     f"<td>{'Yes' if item.send_to_er else 'No'}</td><td>{_e(item.rule_label)}: "
+                     f"{_e(item.rationale)}</td></tr>")
+    parts.append("</table>")
+    box = w.HTML("".join(parts))
+    box.add_class("ub-answer-key")
+    return box

@@ -1,0 +1,238 @@
+"""Quiz scoring, the drill, and the data views behind the teaching charts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import upperback
+from upperback import AnswerError, KnowledgeBase, KnowledgeBaseError, quiz
+
+
+def _case(kb: KnowledgeBase, case_id: str) -> quiz.TeachingCase:
+    return next(c for c in quiz.load_cases(kb) if c.case_id == case_id)
+
+
+# --- cases -------------------------------------------------------------------------------------
+
+def test_cases_load_in_display_order_with_answers(kb: KnowledgeBase) -> None:
+    cases = quiz.load_cases(kb)
+    orders = [c.display_order for c in cases]
+    assert orders == sorted(orders)
+    rows = kb.extra_tables["teaching_case_answers"]
+    for c in cases:
+        stored = {str(r["finding_id"]): r["answer"] for r in rows if r["case_id"] == c.case_id}
+        assert dict(c.answers) == stored
+
+
+def test_missing_teaching_tables_raise_a_clear_error(data_copy: Path) -> None:
+    path = data_copy / "datapackage.json"
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    raw["resources"] = [r for r in raw["resources"] if not r["name"].startswith("teaching_")]
+    path.write_text(json.dumps(raw), encoding="utf-8")
+    for name in ("teaching_cases", "teaching_case_answers", "teaching_case_causes"):
+        (data_copy / f"{name}.csv").unlink()
+    kb = upperback.load_knowledge_base(data_copy)
+    with pytest.raises(KnowledgeBaseError, match="teaching_cases"):
+        quiz.load_cases(kb)
+
+
+# --- case scoring: table-driven at the boundaries ----------------------------------------------
+
+def _engine(kb: KnowledgeBase, case: quiz.TeachingCase) -> upperback.Assessment:
+    return upperback.assess(case.answers, kb)
+
+
+@pytest.mark.parametrize("case_id", ["warehouse_lift", "cough_osteoporosis", "screen_not_done",
+                                     "rib_band_pain"])
+def test_full_marks_for_the_engines_answer(kb: KnowledgeBase, case_id: str) -> None:
+    case = _case(kb, case_id)
+    r = quiz.score_case(case, _engine(kb, case).urgency, case.expected_causes, kb)
+    assert r.urgency_correct
+    assert r.points == r.max_points == quiz.URGENCY_POINTS + len(case.expected_causes)
+    assert r.missed == ()
+    assert r.extra == ()
+
+
+@pytest.mark.parametrize(("case_id", "chosen", "word"), [
+    ("cough_osteoporosis", "see_provider", "more urgent than your choice"),  # under-triage
+    ("cough_osteoporosis", "self_care", "more urgent than your choice"),
+    ("warehouse_lift", "emergency", "more cautious"),  # over-triage
+    ("warehouse_lift", "incomplete", "more cautious"),
+])
+def test_wrong_urgency_scores_zero_for_it_and_explains(kb: KnowledgeBase, case_id: str,
+                                                      chosen: str, word: str) -> None:
+    case = _case(kb, case_id)
+    r = quiz.score_case(case, chosen, case.expected_causes, kb)
+    assert not r.urgency_correct
+    assert r.points == len(case.expected_causes)
+    assert word in r.urgency_message
+    assert r.engine_urgency == _engine(kb, case).urgency
+    assert r.reasons  # the engine's explanation comes with it
+
+
+@pytest.mark.parametrize(("picked", "named", "points_for_causes"), [
+    ([], 0, 0),
+    (["osteoporotic_compression_fracture"], 1, 1),
+    (["osteoporotic_compression_fracture", "compression_fracture"], 2, 2),
+    (["compression_fracture", "pregnancy"], 1, 0),  # one pick names one cause; 1 extra
+    (["back_strain", "pregnancy", "gallstones"], 0, 0),  # extras never go below zero
+])
+def test_cause_points(kb: KnowledgeBase, picked: list[str], named: int,
+                      points_for_causes: int) -> None:
+    case = _case(kb, "cough_osteoporosis")
+    r = quiz.score_case(case, _engine(kb, case).urgency, picked, kb)
+    assert len(r.named) == named
+    assert r.points == quiz.URGENCY_POINTS + points_for_causes
+
+
+@pytest.mark.parametrize(("picked", "named"), [
+    (["compression_fracture"], ("osteoporotic_compression_fracture",)),  # parent stands in
+    (["osteoporotic_compression_fracture"], ("osteoporotic_compression_fracture",)),
+    (["kyphosis"], ()),  # a leading cause, but not the expected one: no point, no penalty
+])
+def test_related_cause_stands_in(kb: KnowledgeBase, picked: list[str],
+                                 named: tuple[str, ...]) -> None:
+    case = _case(kb, "onset_unknown")
+    r = quiz.score_case(case, "incomplete", picked, kb)
+    assert r.named == named
+    assert r.extra == ()
+
+
+def test_missed_causes_are_explained_not_scolded(kb: KnowledgeBase) -> None:
+    case = _case(kb, "cough_osteoporosis")
+    r = quiz.score_case(case, "emergency", [], kb)
+    assert r.missed == case.expected_causes
+    text = " ".join([r.urgency_message, *r.cause_messages]).lower()
+    assert "worth considering" in text
+    for harsh in ("wrong", "incorrect", "fail", "bad"):
+        assert harsh not in text
+
+
+@pytest.mark.parametrize(("urgency", "causes"), [("urgent", []), ("", []),
+                                                  ("emergency", ["not_a_cause"])])
+def test_bad_choices_raise_answer_error(kb: KnowledgeBase, urgency: str,
+                                        causes: list[str]) -> None:
+    with pytest.raises(AnswerError):
+        quiz.score_case(_case(kb, "warehouse_lift"), urgency, causes, kb)
+
+
+def test_explanation_cites_fired_rule_and_source(kb: KnowledgeBase) -> None:
+    case = _case(kb, "cough_osteoporosis")
+    a = _engine(kb, case)
+    reasons = quiz.explain(a, kb)
+    fired = a.fired[0]
+    assert fired.label in reasons[0].text
+    assert reasons[0].source == quiz.cite(kb, fired.source_id)
+
+
+def test_incomplete_explanation_lists_open_questions(kb: KnowledgeBase) -> None:
+    a = _engine(kb, _case(kb, "onset_unknown"))
+    text = quiz.explain(a, kb)[0].text
+    assert kb.findings["acute_onset"].label in text
+
+
+# --- drill -------------------------------------------------------------------------------------
+
+def test_one_drill_item_per_rule_mixed_order(kb: KnowledgeBase) -> None:
+    items = quiz.drill_items(kb)
+    assert sorted(i.rule_id for i in items) == sorted(kb.rules)
+    kinds = [i.send_to_er for i in items]
+    assert True in kinds[:5]
+    assert False in kinds[:5]
+
+
+@pytest.mark.parametrize("send", [True, False])
+def test_drill_feedback_matches_the_engine(kb: KnowledgeBase, send: bool) -> None:
+    for item in quiz.drill_items(kb):
+        engine = upperback.assess(dict.fromkeys(item.findings, True), kb).urgency
+        fb = quiz.check_drill(item, send, kb)
+        assert fb.correct == (send == (engine == "emergency"))
+        assert kb.rules[item.rule_id].rationale in fb.reasons[0].text
+        assert fb.reasons[0].source == quiz.cite(kb, kb.rules[item.rule_id].source_id)
+
+
+def test_drill_warns_how_a_sign_escalates(kb: KnowledgeBase) -> None:
+    item = next(i for i in quiz.drill_items(kb) if i.rule_id == "sp_cancer_history")
+    fb = quiz.check_drill(item, False, kb)
+    assert any("em_cancer" in rid for rid, _ in item.escalations)
+    assert any("becomes an emergency" in r.text for r in fb.reasons)
+
+
+@pytest.mark.parametrize(("correct", "answered", "expected"), [
+    (0, 0, "No answers yet."), (0, 1, "0 of 1"), (3, 4, "3 of 4")])
+def test_score_line(correct: int, answered: int, expected: str) -> None:
+    assert expected in quiz.score_line(correct, answered)
+
+
+# --- data views --------------------------------------------------------------------------------
+
+def test_strength_matrix_matches_the_links(kb: KnowledgeBase) -> None:
+    mat = quiz.strength_matrix(kb)
+    assert set(mat.condition_ids) == set(kb.conditions)
+    for link in kb.condition_findings:
+        r, c = mat.finding_ids.index(link.finding_id), mat.condition_ids.index(link.condition_id)
+        assert mat.values[r][c] == link.strength
+    assert sum(v > 0 for row in mat.values for v in row) == len(kb.condition_findings)
+
+
+@pytest.mark.parametrize(("group", "kind", "top"), [
+    ("cardiac", None, False), ("structural", "history", False), (None, "emergency", True),
+    ("pregnancy", "emergency", False)])
+def test_strength_matrix_filters(kb: KnowledgeBase, group: str | None, kind: str | None,
+                                 top: bool) -> None:
+    mat = quiz.strength_matrix(kb, group, kind, top)
+    for cid in mat.condition_ids:
+        assert group is None or kb.conditions[cid].group == group
+        assert not (top and kb.conditions[cid].parent)
+    for fid, row in zip(mat.finding_ids, mat.values, strict=True):
+        assert kind is None or kb.findings[fid].kind == kind
+        assert any(row)  # no empty rows
+
+
+def test_causes_by_group_lists_every_condition_once(kb: KnowledgeBase) -> None:
+    listed = [c.condition_id for _, cs in quiz.causes_by_group(kb) for c in cs]
+    assert sorted(listed) == sorted(kb.conditions)
+
+
+def test_treatment_ladder_goes_from_least_to_most_invasive(kb: KnowledgeBase) -> None:
+    ladder = quiz.treatment_ladder(kb)
+    assert len(ladder) == len(kb.treatments)
+    levels = [t.invasiveness for t in ladder]
+    assert levels == sorted(levels)
+
+
+def test_tests_for_a_cause(kb: KnowledgeBase) -> None:
+    links = quiz.tests_for(kb, "heart_attack")
+    assert [x.test_id for x in links] == [x.test_id for x in kb.test_conditions
+                                          if x.condition_id == "heart_attack"]
+    assert sum(len(ls) for _, ls in quiz.test_questions(kb)) == len(kb.test_conditions)
+
+
+@pytest.mark.parametrize(("ids", "n_mod", "n_fixed"), [
+    ([], 0, 0), (["age"], 0, 1), (["smoking", "excess_weight"], 2, 0),
+    (["age", "smoking", "genetics"], 1, 2)])
+def test_risk_profile_splits_modifiable(kb: KnowledgeBase, ids: list[str], n_mod: int,
+                                        n_fixed: int) -> None:
+    p = quiz.risk_profile(kb, ids)
+    assert (len(p.modifiable), len(p.fixed)) == (n_mod, n_fixed)
+    assert all(kb.risk_factors[r.risk_factor_id].modifiable for r in p.modifiable)
+    if not ids:
+        assert p.causes == ()
+
+
+def test_risk_profile_sums_link_strengths(kb: KnowledgeBase) -> None:
+    p = quiz.risk_profile(kb, ["smoking"])
+    expected = {kb.conditions[x.condition_id].name: x.strength for x in kb.condition_findings
+                if x.finding_id == "smoking"}
+    assert dict(p.causes) == expected
+    with pytest.raises(AnswerError):
+        quiz.risk_profile(kb, ["not_a_factor"])
+
+
+def test_answer_key_has_every_case_in_agreement(kb: KnowledgeBase) -> None:
+    key = quiz.answer_key(kb)
+    assert [k.case.case_id for k in key] == [c.case_id for c in quiz.load_cases(kb)]
+    assert all(k.agrees for k in key)

@@ -1,0 +1,246 @@
+"""The teaching panels, driven as a learner would: set `.value`, `.click()`, read the HTML."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as w
+import pytest
+
+import upperback
+from upperback import KnowledgeBase, quiz
+from upperback import teaching_widgets as tw
+
+
+def walk(widget: Any) -> Iterator[Any]:
+    yield widget
+    for child in getattr(widget, "children", ()):
+        yield from walk(child)
+
+
+def find(root: w.Widget, css: str) -> Any:
+    hits = [x for x in walk(root) if css in getattr(x, "_dom_classes", ())]
+    assert hits, f"no widget with class {css}"
+    return hits[0]
+
+
+def text(root: w.Widget) -> str:
+    return " ".join(str(x.value) for x in walk(root) if isinstance(x, (w.HTML, w.Label)))
+
+
+BUILDERS = [tw.banner, tw.red_flag_reference, tw.emergency_drill, tw.causes_overview,
+            tw.finding_cause_explorer, tw.case_quiz, tw.test_explorer, tw.tests_overview,
+            tw.treatment_ladder, tw.risk_factor_table, tw.risk_profile,
+            tw.prevention_and_prognosis, tw.answer_key]
+
+
+@pytest.mark.parametrize("builder", BUILDERS, ids=[b.__name__ for b in BUILDERS])
+def test_every_panel_builds_without_error(builder: Any, kb: KnowledgeBase) -> None:
+    panel = builder(kb)
+    assert not [x for x in walk(panel) if "ub-error" in x._dom_classes and x.value]
+
+
+def test_banner_shows_disclaimer_and_version(kb: KnowledgeBase) -> None:
+    html = tw.banner(kb).value
+    assert upperback.DISCLAIMER in html
+    assert kb.version in html
+
+
+@pytest.mark.parametrize("builder", [tw.banner, tw.case_quiz, tw.emergency_drill])
+def test_broken_knowledge_base_gives_a_message_not_a_traceback(
+        builder: Any, data_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = data_copy / "findings.csv"
+    path.write_text(path.read_text(encoding="utf-8") + "fever,dup,history,x,y,99,verywell_ubp\n",
+                    encoding="utf-8")
+    monkeypatch.setenv("UPPERBACK_DATA", str(data_copy))
+    panel = builder()
+    assert "ub-error" in panel._dom_classes
+    assert "findings.csv" in panel.value
+    assert "Traceback" not in panel.value
+
+
+# --- the emergency-room drill ------------------------------------------------------------------
+
+@pytest.mark.parametrize("send", [True, False])
+def test_drill_feedback_and_tally(kb: KnowledgeBase, send: bool) -> None:
+    drill = tw.emergency_drill(kb)
+    items = quiz.drill_items(kb)
+    yes, no = find(drill, "ub-drill-yes"), find(drill, "ub-drill-no")
+    nxt, feedback = find(drill, "ub-drill-next"), find(drill, "ub-drill-feedback")
+    right = 0
+    for item in items[:4]:
+        assert item.labels[0] in find(drill, "ub-drill-prompt").value
+        assert nxt.disabled
+        (yes if send else no).click()
+        right += send == item.send_to_er
+        assert yes.disabled
+        assert no.disabled
+        assert not nxt.disabled
+        assert item.rationale in feedback.value
+        assert quiz.cite(kb, item.source_id).split(" \u2014 ")[0] in feedback.value
+        nxt.click()
+        assert feedback.value == ""
+    assert find(drill, "ub-drill-score").value == quiz.score_line(right, 4)
+
+
+def test_drill_wraps_round_after_the_last_patient(kb: KnowledgeBase) -> None:
+    drill = tw.emergency_drill(kb)
+    items = quiz.drill_items(kb)
+    for _ in items:
+        find(drill, "ub-drill-no").click()
+        find(drill, "ub-drill-next").click()
+    assert items[0].labels[0] in find(drill, "ub-drill-prompt").value
+
+
+def test_callback_error_is_shown(kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch) -> None:
+    drill = tw.emergency_drill(kb)
+
+    def boom(*_: Any) -> None:
+        raise upperback.AnswerError("the drill could not score this answer")
+
+    monkeypatch.setattr(quiz, "check_drill", boom)
+    find(drill, "ub-drill-yes").click()
+    error = find(drill, "ub-error")
+    assert "could not score" in error.value
+
+
+# --- the case quiz -----------------------------------------------------------------------------
+
+def _choose(panel: w.Widget, case: quiz.TeachingCase, urgency: str | None,
+            causes: list[str]) -> None:
+    find(panel, "ub-case-select").value = case.case_id
+    find(panel, "ub-case-urgency").value = urgency
+    for cid in causes:
+        find(panel, f"ub-cause-{cid}").value = True
+    find(panel, "ub-case-check").click()
+
+
+@pytest.mark.parametrize("case", quiz.load_cases(upperback.load_knowledge_base()),
+                         ids=lambda c: c.case_id)
+def test_case_quiz_full_marks_and_explanation(case: quiz.TeachingCase,
+                                              kb: KnowledgeBase) -> None:
+    panel = tw.case_quiz(kb)
+    _choose(panel, case, case.expected_urgency, list(case.expected_causes))
+    r = quiz.score_case(case, case.expected_urgency, case.expected_causes, kb)
+    fb = find(panel, "ub-case-feedback").value
+    assert f"Score: {r.max_points} of {r.max_points}" in fb
+    assert "The engine's explanation" in find(panel, "ub-case-explanation").value
+    for reason in r.reasons[:1]:
+        assert reason.source.split(" \u2014 ")[0] in find(panel, "ub-case-explanation").value
+
+
+def test_case_quiz_partial_score_and_reset_on_new_case(kb: KnowledgeBase) -> None:
+    cases = quiz.load_cases(kb)
+    case = next(c for c in cases if c.expected_urgency == "emergency")
+    panel = tw.case_quiz(kb)
+    _choose(panel, case, "self_care", [])
+    r = quiz.score_case(case, "self_care", [], kb)
+    assert r.points == 0
+    fb = find(panel, "ub-case-feedback").value
+    assert f"Score: 0 of {r.max_points}" in fb
+    assert "Worth considering" in fb
+    other = next(c for c in cases if c.case_id != case.case_id)
+    find(panel, "ub-case-select").value = other.case_id
+    assert find(panel, "ub-case-feedback").value == ""
+    assert find(panel, "ub-case-urgency").value is None
+    assert other.vignette.split(" ")[0] in find(panel, "ub-case-vignette").value
+
+
+def test_case_quiz_asks_for_an_urgency_first(kb: KnowledgeBase) -> None:
+    panel = tw.case_quiz(kb)
+    _choose(panel, quiz.load_cases(kb)[0], None, [])
+    assert "Choose an urgency first" in find(panel, "ub-case-feedback").value
+    assert find(panel, "ub-case-explanation").value == ""
+
+
+# --- explorers and charts ------------------------------------------------------------------------
+
+PNG = b"\x89PNG"
+
+
+def is_png(data: Any) -> bool:
+    return bytes(data).startswith(PNG)
+
+
+def test_heatmap_follows_filters(kb: KnowledgeBase) -> None:
+    panel = tw.finding_cause_explorer(kb)
+    chart, group = find(panel, "ub-heatmap"), find(panel, "ub-heat-group")
+    assert is_png(chart.value)
+    first = bytes(chart.value)
+    group.value = "cardiac"
+    assert bytes(chart.value) != first
+    condition = find(panel, "ub-heat-condition")
+    assert list(condition.options) == [("Heart attack (myocardial infarction)", "heart_attack")]
+    details = find(panel, "ub-heat-details").value
+    for link in quiz.condition_links(kb, "heart_attack"):
+        assert link.note in details
+
+
+def test_heatmap_empty_filter_says_so(kb: KnowledgeBase) -> None:
+    panel = tw.finding_cause_explorer(kb)
+    find(panel, "ub-heat-group").value = "pregnancy"
+    find(panel, "ub-heat-kind").value = "emergency"
+    assert not [x for x in walk(panel) if "ub-heatmap" in x._dom_classes]
+    assert "No finding of this kind" in find(panel, "ub-heat-caption").value
+
+
+def test_test_explorer_lists_the_tests_for_a_cause(kb: KnowledgeBase) -> None:
+    panel = tw.test_explorer(kb)
+    find(panel, "ub-tests-pick").value = "kidney_stones"
+    html = find(panel, "ub-tests-answer").value
+    for x in quiz.tests_for(kb, "kidney_stones"):
+        assert x.reason in html
+
+
+def test_ladder_table_in_ladder_order(kb: KnowledgeBase) -> None:
+    html = find(tw.treatment_ladder(kb), "ub-ladder-table").value
+    positions = [html.index(t.name) for t in quiz.treatment_ladder(kb)]
+    assert positions == sorted(positions)
+    assert is_png(find(tw.treatment_ladder(kb), "ub-ladder-chart").value)
+
+
+def test_risk_profile_updates_on_tick(kb: KnowledgeBase) -> None:
+    panel = tw.risk_profile(kb)
+    summary = find(panel, "ub-risk-summary")
+    assert not [x for x in walk(panel) if "ub-risk-chart" in x._dom_classes]
+    find(panel, "ub-risk-smoking").value = True
+    find(panel, "ub-risk-age").value = True
+    assert "1 of 2 ticked factors can be changed" in summary.value
+    assert kb.risk_factors["smoking"].prevention_advice in summary.value
+    assert is_png(find(panel, "ub-risk-chart").value)
+
+
+def test_answer_key_shows_every_case_and_version(kb: KnowledgeBase) -> None:
+    html = tw.answer_key(kb).value
+    for case in quiz.load_cases(kb):
+        assert case.case_id in html
+    assert "no longer agrees" not in html
+
+
+def test_notebooks_are_thin_and_stripped() -> None:
+    folder = Path(__file__).resolve().parents[1] / "notebooks" / "teaching"
+    books = sorted(folder.glob("*.ipynb"))
+    assert len(books) >= 6
+    for path in books:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+        assert code, path.name
+        assert all(not c.get("outputs") for c in code), f"{path.name}: run nbstripout"
+        assert "tw.banner()" in "".join(code[0]["source"]), path.name
+        for c in code:
+            body = [x for x in "".join(c["source"]).splitlines() if x.strip()]
+            assert len(body) <= 3, f"{path.name}: keep logic in lib/upperback"
+        first = "".join(nb["cells"][0]["source"])
+        assert first.startswith("# ")
+        assert ("Learning goal" in first or "answer key" in first)
+
+
+def test_prognosis_fills_the_emergency_number(kb: KnowledgeBase,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("UPPERBACK_EMERGENCY_NUMBER", "112")
+    html = tw.prevention_and_prognosis(kb).value
+    assert "{emergency_number}" not in html
+    assert "Call 112" in html
