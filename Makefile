@@ -7,6 +7,8 @@ STAMP := $(VENV)/.installed
 # Silences jupyter_core's platformdirs notice at its source, so warnings can stay errors.
 export JUPYTER_PLATFORM_DIRS := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
+# Voila finds our template (share/jupyter/voila/templates/upperback: no CDN links) here.
+export JUPYTER_PATH := $(CURDIR)/share/jupyter
 
 .PHONY: help install serve test unit lint bench docs chromium clean
 

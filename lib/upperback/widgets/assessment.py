@@ -1,0 +1,365 @@
+"""The assessment dashboard: red-flag checklist, urgency banner, explained results, export and
+import. Build it with `build_assessment()`; every piece is a widget tests can drive."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from html import escape
+from typing import Any
+
+import ipywidgets as w
+from ipywidgets.widgets.widget_selection import ToggleButtonsStyle
+from ipywidgets.widgets.widget_string import HTMLStyle
+
+from .. import export
+from .._config import emergency_number
+from .._engine import Assessment, assess
+from .._errors import InputFileError
+from .._loader import load_knowledge_base
+from .._model import Finding, KnowledgeBase
+from . import _common as c
+
+YES, NO = "Yes", "No"
+RED_FLAG_HISTORY = "Red-flag history (part of the emergency screen)"
+
+
+def _emergency_findings(kb: KnowledgeBase) -> set[str]:
+    return {f for r in kb.rules.values() if r.urgency == "emergency" for f in r.findings}
+
+
+def checklist_sections(kb: KnowledgeBase) -> list[tuple[str, str, list[Finding]]]:
+    """(title, kind, findings) in screen order: emergency red flags, see-a-provider signs, the
+    history questions that take part in emergency rules, then history by section."""
+    emergency_ids = _emergency_findings(kb)
+    ordered = kb.findings_in_order()
+    out: list[tuple[str, str, list[Finding]]] = [
+        ("Emergency red flags", "emergency", [f for f in ordered if f.kind == "emergency"]),
+        ("See-a-provider signs", "see_provider",
+         [f for f in ordered if f.kind == "see_provider"]),
+    ]
+    history = [f for f in ordered if f.kind == "history"]
+    red = [f for f in history if f.finding_id in emergency_ids]
+    if red:
+        out.append((RED_FLAG_HISTORY, "emergency", red))
+    sections: dict[str, list[Finding]] = {}
+    for f in history:
+        if f.finding_id not in emergency_ids:
+            sections.setdefault(f.section, []).append(f)
+    out.extend((f"History: {name}", "history", items) for name, items in sections.items())
+    return [s for s in out if s[2]]
+
+
+class AssessmentApp(w.VBox):  # type: ignore[misc]
+    """The assessment dashboard. `controls[finding_id]` is the Yes/No toggle of each finding."""
+
+    def __init__(self, kb: KnowledgeBase, *, number: str | None = None) -> None:
+        self.kb = kb
+        self.number = number or emergency_number()
+        self.emergency_ids = _emergency_findings(kb)
+        self.controls: dict[str, w.ToggleButtons] = {}
+        self.clear_buttons: dict[str, w.Button] = {}
+        self.rows: dict[str, w.HBox] = {}
+        self._bulk = False
+        self.assessment: Assessment | None = None
+        # One Layout/Style model shared by all rows: each model is a round trip when the page
+        # loads, and the checklist has about 40 rows.
+        self._row_layout = w.Layout(align_items="center")
+        self._text_layout = w.Layout(flex="1 1 0", min_width="0")
+        self._toggle_layout = w.Layout(flex="0 0 auto", width="auto")
+        self._clear_layout = w.Layout(flex="0 0 auto", width="4.6em")
+        self._html_style = HTMLStyle()
+        self._toggle_style = ToggleButtonsStyle(button_width="3.6em")
+        self._button_style = w.ButtonStyle()
+
+        self.error = c.error_banner()
+        self.guard = c.guard(self.error)
+        self.banner = w.HTML()
+        self.banner.add_class("ub-banner-box")
+        self.results = w.HTML()
+        self.results.add_class("ub-results-body")
+        self.reset_button = w.Button(description="Reset: new assessment", icon="",
+                                     tooltip="Clear every answer and the note")
+        self.reset_button.add_class("ub-reset")
+        self.reset_button.on_click(self.guard(lambda _b: self.reset()))
+
+        self.assessor = w.Text(description="Assessor", placeholder="optional name",
+                               layout=w.Layout(width="95%"))
+        self.assessor.add_class("ub-assessor")
+        self.note = w.Textarea(description="Note", placeholder="optional free-text note for "
+                               "the report", layout=w.Layout(width="95%", height="4.5em"))
+        self.note.add_class("ub-note")
+        self.downloads = w.HTML()
+        self.downloads.add_class("ub-downloads")
+        self.upload = w.FileUpload(accept=".json,application/json", multiple=False,
+                                   description="Load saved QuestionnaireResponse (.json)",
+                                   layout=w.Layout(width="auto"))
+        self.upload.add_class("ub-upload")
+        self.import_status = w.HTML()
+        self.import_status.add_class("ub-import-status")
+        for field in (self.assessor, self.note):
+            field.observe(self.guard(lambda _ch: self._refresh_downloads()), names="value")
+        self.upload.observe(self.guard(self._on_upload), names="value")
+
+        checklist = w.VBox([self._section(*s) for s in checklist_sections(kb)],
+                           layout=w.Layout(flex="1 1 55%", min_width="420px"))
+        checklist.add_class("ub-checklist")
+        export_box = w.VBox([
+            w.HTML("<h3>Export and import</h3><p class='ub-help'>Downloads are made in your "
+                   "browser; nothing is saved on the server.</p>"),
+            self.assessor, self.note, self.downloads, self.upload, self.import_status])
+        export_box.add_class("ub-export")
+        side = w.VBox([c.footer(kb), self.banner, self.reset_button, self.results, export_box],
+                      layout=w.Layout(flex="1 1 45%", min_width="360px", padding="0 0 0 1em"))
+        side.add_class("ub-results")
+        super().__init__([c.style(), self.error, w.HBox([checklist, side]), c.footer(kb)])
+        self.add_class("ub-app")
+        self.add_class("ub-assessment")
+        self.refresh()
+
+    # -- building -------------------------------------------------------------------------
+    def _section(self, title: str, kind: str, findings: list[Finding]) -> w.VBox:
+        intro = {
+            "emergency": "Any yes here can mean emergency care. Answer every one.",
+            "see_provider": "A yes means a clinical review is needed.",
+        }.get(kind, "")
+        head = w.HTML(f"<h3>{escape(title)}</h3>"
+                      + (f"<p class='ub-help'>{escape(intro)}</p>" if intro else ""))
+        box = w.VBox([head, *(self._question(f) for f in findings)])
+        box.add_class(f"ub-section-{kind}")
+        return box
+
+    def _question(self, f: Finding) -> w.HBox:
+        fid = f.finding_id
+        badge = ("<span class='ub-badge'>Emergency screen</span>"
+                 if fid in self.emergency_ids and f.kind != "emergency" else "")
+        text = w.HTML(f"<div id='q-{escape(fid)}'>{badge}<strong>{escape(f.label)}</strong>"
+                      f"<div class='ub-help'>{escape(f.help)}</div></div>",
+                      layout=self._text_layout, style=self._html_style)
+        toggle = w.ToggleButtons(options=[YES, NO], value=None,
+                                 tooltips=[f"Yes: {f.label}", f"No: {f.label}"],
+                                 style=self._toggle_style, layout=self._toggle_layout)
+        toggle.add_class("ub-answer")
+        clear = w.Button(description="Clear", tooltip=f"Clear the answer: {f.label}",
+                         layout=self._clear_layout, style=self._button_style)
+        clear.add_class("ub-clear")
+        toggle.observe(self.guard(lambda _ch: self.refresh()), names="value")
+        clear.on_click(self.guard(lambda _b, t=toggle: setattr(t, "value", None)))
+        row = w.HBox([text, toggle, clear], layout=self._row_layout)
+        row.add_class(f"finding-{fid}")
+        row.add_class("ub-question")
+        self.controls[fid], self.clear_buttons[fid], self.rows[fid] = toggle, clear, row
+        return row
+
+    # -- state ------------------------------------------------------------------------------
+    def answers(self) -> dict[str, bool]:
+        return {fid: t.value == YES for fid, t in self.controls.items() if t.value is not None}
+
+    def set_answers(self, answers: Mapping[str, bool]) -> None:
+        """Replace every answer at once (ids not given become unanswered); one refresh."""
+        self._bulk = True
+        try:
+            for fid, toggle in self.controls.items():
+                v = answers.get(fid)
+                toggle.value = None if v is None else (YES if v else NO)
+        finally:
+            self._bulk = False
+        self.refresh()
+
+    def reset(self) -> None:
+        self.note.value = ""
+        self.import_status.value = ""
+        c.clear_error(self.error)
+        self.set_answers({})
+
+    def refresh(self) -> None:
+        if self._bulk:
+            return
+        a = assess(self.answers(), self.kb, emergency_number=self.number)
+        self.assessment = a
+        # The banner first: it is what a clinician (and the latency benchmark) waits for.
+        self.banner.value = self._banner_html(a)
+        self.results.value = self._results_html(a)
+        self._refresh_downloads()
+
+    # -- rendering ------------------------------------------------------------------------------
+    def _label(self, fid: str) -> str:
+        return escape(self.kb.findings[fid].label)
+
+    def _link(self, fid: str) -> str:
+        return f"<a href='#q-{escape(fid)}'>{self._label(fid)}</a>"
+
+    def _banner_html(self, a: Assessment) -> str:
+        kb = self.kb
+        parts = [
+            f"<div class='ub-banner ub-u-{a.urgency}' data-urgency='{a.urgency}' role='status' "
+            f"aria-live='polite'><div class='ub-word'>[{c.URGENCY_ICON[a.urgency]}] "
+            f"{c.URGENCY_WORDS[a.urgency].upper()}</div><div><strong>{escape(a.headline)}"
+            f"</strong></div><div>{escape(a.advice)} {c.cite(kb, a.advice_source_id)}</div>"]
+        if a.fired:
+            parts.append("<div><strong>Why:</strong><ul>")
+            for r in a.fired:
+                parts.append(f"<li><strong>{escape(r.label)}</strong> "
+                             f"({c.URGENCY_WORDS[r.urgency].lower()}): {escape(r.rationale)} "
+                             f"Answers: {'; '.join(self._label(f) for f in r.findings)} "
+                             f"{c.cite(kb, r.source_id)}</li>")
+            parts.append("</ul></div>")
+        if not a.emergency_screen_complete:
+            n = len(a.unanswered_emergency)
+            parts.append(
+                f"<div class='ub-warn ub-emergency-incomplete'><strong>Emergency screen "
+                f"incomplete: {n} question{'s' * (n != 1)} unanswered.</strong><ul>"
+                + "".join(f"<li>{self._link(f)}</li>" for f in a.unanswered_emergency)
+                + "</ul></div>")
+        other = [f for f in a.unanswered_red_flags if f not in set(a.unanswered_emergency)]
+        if other:
+            parts.append("<div><strong>Unanswered see-a-provider questions:</strong> "
+                         + "; ".join(self._link(f) for f in other) + "</div>")
+        parts.append(f"<div><strong>Safety net:</strong> {escape(a.safety_net)}</div></div>")
+        return "".join(parts)
+
+    def _results_html(self, a: Assessment) -> str:
+        kb = self.kb
+        p: list[str] = ["<h3>Likely causes</h3>"]
+        if a.candidates:
+            p.append("<ol class='ub-causes'>")
+            for cand in a.candidates:
+                code = f", ICD-10-CM {escape(cand.icd10cm)}" if cand.icd10cm else ""
+                p.append(f"<li data-condition='{escape(cand.condition_id)}'><strong>"
+                         f"{escape(cand.name)}</strong> (score {cand.score:+d}{code})<br>For: "
+                         + "; ".join(f"{escape(e.label)} (+{e.strength}: {escape(e.note)})"
+                                     for e in cand.supporting))
+                if cand.against:
+                    p.append("<br>Against: " + "; ".join(
+                        f"{escape(e.label)} (-{e.strength})" for e in cand.against))
+                p.append(f" {c.cite(kb, cand.source_id)}</li>")
+            p.append("</ol>")
+        else:
+            p.append("<p class='ub-causes-none'>No cause stands out from the answers so far: "
+                     "answer the history questions.</p>")
+        p.append("<h3>Suggested work-up</h3><ul>")
+        for wk in a.workup:
+            p.append(f"<li><strong>{escape(wk.name)}</strong>: {escape(' '.join(wk.reasons))} "
+                     + " ".join(c.cite(kb, s) for s in wk.source_ids) + "</li>")
+        p.append("</ul><h3>Treatment options</h3>")
+        if a.treatments_secondary:
+            p.append("<div class='ub-warn'><strong>Emergency: treatment options are "
+                     "secondary.</strong> Arrange emergency care first; do not delay for "
+                     "these.</div>")
+        for cat, words in c.CATEGORY_WORDS.items():
+            items = [t for t in a.treatments if t.category == cat]
+            if not items:
+                continue
+            p.append(f"<h4>{escape(words)}</h4><ul>")
+            for t in items:
+                why = ", ".join(escape(kb.conditions[x].name) for x in t.for_conditions)
+                ev = (f" <em>Evidence:</em> {escape(t.evidence_note)} "
+                      f"{c.cite(kb, t.evidence_source_id)}" if t.evidence_note else "")
+                p.append(f"<li><strong>{escape(t.name)}</strong> "
+                         f"({escape(c.ACCESS_WORDS.get(t.access, t.access))}): "
+                         f"{escape(t.description)}"
+                         + (f" For: {why}." if why else " General care.")
+                         + f"{ev} {c.cite(kb, t.source_id)}</li>")
+            p.append("</ul>")
+        if a.withheld_treatments:
+            p.append("<h4>Withheld: contraindicated by an answer</h4><ul class='ub-withheld'>")
+            for wt in a.withheld_treatments:
+                p.append(f"<li><strong>{escape(wt.name)}</strong>: {escape(' '.join(wt.reasons))}"
+                         " " + " ".join(c.cite(kb, s) for s in wt.source_ids) + "</li>")
+            p.append("</ul>")
+        if a.risk_factors:
+            p.append("<h3>Risk factors and prevention</h3><ul>")
+            for rf in a.risk_factors:
+                p.append(f"<li><strong>{escape(rf.name)}</strong>: {escape(rf.explanation)} "
+                         f"<em>Prevention:</em> {escape(rf.prevention_advice)} "
+                         f"{c.cite(kb, rf.source_id)}</li>")
+            p.append("</ul>")
+        p.append("<h3>What would change the decision</h3>")
+        if a.would_change:
+            p.append("<ul class='ub-would-change'>" + "".join(
+                f"<li>{self._link(d.finding_id)}: a yes makes it "
+                f"<strong>{c.URGENCY_WORDS[d.new_urgency].lower()}</strong></li>"
+                for d in a.would_change) + "</ul>")
+        else:
+            p.append("<p>No single answer would raise the urgency.</p>")
+        p.append("<h3>Not screened by this checklist</h3><ul>")
+        for s in a.screening_limits:
+            p.append(f"<li><strong>{escape(s.condition)}</strong>: {escape(s.why_it_matters)} "
+                     f"{c.cite(kb, s.source_id)}</li>")
+        p.append("</ul>")
+        return "".join(p)
+
+    # -- export and import ------------------------------------------------------------------
+    def export_html(self, when: datetime | None = None) -> str:
+        assert self.assessment is not None
+        return export.render_html(self.assessment, self.kb, assessor=self.assessor.value or None,
+                                  note=self.note.value or None, when=when)
+
+    def export_fhir(self, when: datetime | None = None) -> dict[str, Any]:
+        assert self.assessment is not None
+        return export.questionnaire_response(self.assessment, self.kb,
+                                             assessor=self.assessor.value or None,
+                                             note=self.note.value or None, when=when)
+
+    def _refresh_downloads(self) -> None:
+        if self.assessment is None:
+            return
+        when = datetime.now().astimezone()
+        stamp = when.strftime("%Y%m%d-%H%M")
+        report = base64.b64encode(self.export_html(when).encode("utf-8")).decode("ascii")
+        fhir = base64.b64encode(json.dumps(self.export_fhir(when), indent=2).encode("utf-8"))
+        # data: links are built in the kernel and saved by the browser: nothing touches the
+        # server's disk.
+        self.downloads.value = (
+            "<div class='ub-dl'>"
+            f"<a class='ub-download-html' download='upperback-assessment-{stamp}.html' "
+            f"href='data:text/html;charset=utf-8;base64,{report}'>Download report (HTML, "
+            "printable)</a>"
+            f"<a class='ub-download-fhir' download='upperback-assessment-{stamp}.json' "
+            f"href='data:application/fhir+json;base64,{fhir.decode('ascii')}'>Download FHIR "
+            "QuestionnaireResponse (JSON)</a>"
+            f"<div class='ub-help'>Stamped {escape(when.strftime('%Y-%m-%d %H:%M %Z'))}; "
+            "updated with every answer.</div></div>")
+
+    def load_questionnaire_response(self, raw: bytes, name: str = "the file") -> int:
+        """Load answers from an exported QuestionnaireResponse; returns how many were loaded."""
+        try:
+            data = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise InputFileError(f"{name} is not UTF-8 text") from None
+        except json.JSONDecodeError as exc:
+            raise InputFileError(f"{name} is not valid JSON (line {exc.lineno}, column "
+                                 f"{exc.colno}: {exc.msg})") from None
+        answers = export.answers_from_questionnaire_response(data, self.kb)
+        self.set_answers(answers)
+        return len(answers)
+
+    def _on_upload(self, change: Mapping[str, Any]) -> None:
+        files = change["new"]
+        if not files:
+            return
+        f = files[0]
+        name = str(f.get("name", "the file"))
+        try:
+            n = self.load_questionnaire_response(bytes(f["content"]), name)
+        except InputFileError as exc:
+            c.log.warning("import refused: %s", type(exc).__name__)
+            self.import_status.value = (
+                f"<div class='ub-error' role='alert'><strong>Could not load "
+                f"{escape(name)}:</strong> {escape(str(exc))}. The answers were not changed."
+                "</div>")
+        else:
+            self.import_status.value = (f"<div class='ub-ok' role='status'>Loaded {n} answers "
+                                        f"from {escape(name)}.</div>")
+        finally:
+            self.upload.value = ()  # so the same file can be loaded again
+
+
+def build_assessment(kb: KnowledgeBase | None = None) -> AssessmentApp | w.VBox:
+    """The assessment dashboard, or a clear message if the knowledge base cannot be loaded."""
+    loaded = kb if kb is not None else c.load_or_message(load_knowledge_base)
+    if isinstance(loaded, w.VBox):
+        return loaded
+    return AssessmentApp(loaded)

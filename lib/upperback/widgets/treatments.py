@@ -1,0 +1,106 @@
+"""The treatment explorer: filter by cause, category, access and invasiveness; read what each
+treatment is for, its evidence notes and its contraindications."""
+
+from __future__ import annotations
+
+from html import escape
+
+import ipywidgets as w
+
+from .._loader import load_knowledge_base
+from .._model import KnowledgeBase, Treatment
+from . import _common as c
+
+ALL = "__all__"
+
+
+def filter_treatments(kb: KnowledgeBase, *, condition: str = ALL, category: str = ALL,
+                      access: str = ALL, max_invasiveness: int = 3) -> list[Treatment]:
+    """Treatments matching every filter, least invasive first."""
+    serves = {x.treatment_id for x in kb.treatment_conditions if x.condition_id == condition}
+    out = [t for t in kb.treatments.values()
+           if (condition == ALL or t.treatment_id in serves)
+           and (category == ALL or t.category == category)
+           and (access == ALL or t.access == access)
+           and t.invasiveness <= max_invasiveness]
+    return sorted(out, key=lambda t: (t.invasiveness, t.category, t.name.lower()))
+
+
+def treatment_html(kb: KnowledgeBase, t: Treatment) -> str:
+    p = [f"<div class='ub-card ub-treatment' data-treatment='{escape(t.treatment_id)}'>"
+         f"<h3>{escape(t.name)}</h3><p>{escape(c.CATEGORY_WORDS.get(t.category, t.category))}"
+         f" &middot; {escape(c.ACCESS_WORDS.get(t.access, t.access))} &middot; invasiveness "
+         f"{escape(c.INVASIVENESS_WORDS.get(t.invasiveness, str(t.invasiveness)))}"
+         + (" &middot; general care for non-specific back pain" if t.general else "")
+         + f"</p><p>{escape(t.description)} {c.cite(kb, t.source_id)}</p>"]
+    uses = [x for x in kb.treatment_conditions if x.treatment_id == t.treatment_id]
+    if uses:
+        p.append("<p><strong>For:</strong></p><ul>" + "".join(
+            f"<li>{escape(kb.conditions[x.condition_id].name)}: {escape(x.note)} "
+            f"{c.cite(kb, x.source_id)}</li>" for x in uses) + "</ul>")
+    if t.evidence_note:
+        p.append(f"<p class='ub-warn'><strong>Evidence note:</strong> {escape(t.evidence_note)} "
+                 f"{c.cite(kb, t.evidence_source_id)}</p>")
+    contra = [x for x in kb.contraindications if x.treatment_id == t.treatment_id]
+    if contra:
+        p.append("<p><strong>Contraindications:</strong></p><ul class='ub-contra'>" + "".join(
+            f"<li>{escape(kb.findings[x.finding_id].label)} {escape(x.reason)} "
+            f"{c.cite(kb, x.source_id)}</li>" for x in contra) + "</ul>")
+    p.append("</div>")
+    return "".join(p)
+
+
+class TreatmentsExplorer(w.VBox):  # type: ignore[misc]
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.kb = kb
+        self.error = c.error_banner()
+        conds = sorted(((x.name, x.condition_id) for x in kb.conditions.values()),
+                       key=lambda o: o[0].lower())
+        cats = sorted({t.category for t in kb.treatments.values()})
+        accs = sorted({t.access for t in kb.treatments.values()})
+        wide = w.Layout(width="30em")
+        self.condition = w.Dropdown(options=[("Any cause", ALL), *conds], description="Cause",
+                                    layout=wide)
+        self.category = w.Dropdown(
+            options=[("Any category", ALL),
+                     *((c.CATEGORY_WORDS.get(x, x), x) for x in cats)],
+            description="Category", layout=wide)
+        self.access = w.Dropdown(
+            options=[("Any access", ALL), *((c.ACCESS_WORDS.get(x, x), x) for x in accs)],
+            description="Access", layout=wide)
+        self.invasiveness = w.Dropdown(
+            options=[(f"Up to {v}", k) for k, v in sorted(c.INVASIVENESS_WORDS.items())],
+            value=3, description="Invasiveness", layout=wide, style={"description_width": "7em"})
+        for dd in (self.condition, self.category, self.access):
+            dd.style.description_width = "7em"
+        self.count = w.HTML()
+        self.count.add_class("ub-treatment-count")
+        self.list = w.HTML()
+        self.list.add_class("ub-treatment-list")
+        for i, dd in enumerate((self.condition, self.category, self.access, self.invasiveness)):
+            dd.add_class(("ub-filter-condition", "ub-filter-category", "ub-filter-access",
+                          "ub-filter-invasiveness")[i])
+            dd.observe(c.guard(self.error)(lambda _ch: self.show()), names="value")
+        super().__init__([c.style(), c.footer(kb), self.error,
+                          w.VBox([self.condition, self.category, self.access,
+                                  self.invasiveness]),
+                          self.count, self.list, c.footer(kb)])
+        self.add_class("ub-app")
+        self.add_class("ub-treatments")
+        self.show()
+
+    def show(self) -> None:
+        items = filter_treatments(self.kb, condition=self.condition.value,
+                                  category=self.category.value, access=self.access.value,
+                                  max_invasiveness=self.invasiveness.value)
+        self.count.value = (f"<p role='status'><strong>{len(items)}</strong> treatment"
+                            f"{'s' * (len(items) != 1)} match.</p>")
+        self.list.value = ("".join(treatment_html(self.kb, t) for t in items)
+                           or "<p>No treatment matches these filters.</p>")
+
+
+def build_treatments_explorer(kb: KnowledgeBase | None = None) -> TreatmentsExplorer | w.VBox:
+    loaded = kb if kb is not None else c.load_or_message(load_knowledge_base)
+    if isinstance(loaded, w.VBox):
+        return loaded
+    return TreatmentsExplorer(loaded)

@@ -1,0 +1,255 @@
+"""The assessment dashboard, driven without a browser: set toggles, click buttons, read HTML."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import ipywidgets as w
+import pytest
+
+import upperback
+from upperback import KnowledgeBase, export
+from upperback.widgets import AssessmentApp, build_assessment
+from upperback.widgets.assessment import RED_FLAG_HISTORY, checklist_sections
+
+
+@pytest.fixture
+def app(kb: KnowledgeBase) -> AssessmentApp:
+    built = build_assessment(kb)
+    assert isinstance(built, AssessmentApp)
+    return built
+
+
+def answer(app: AssessmentApp, answers: dict[str, bool]) -> None:
+    for fid, v in answers.items():
+        app.controls[fid].value = "Yes" if v else "No"
+
+
+def banner_urgency(app: AssessmentApp) -> str:
+    m = re.search(r"data-urgency='(\w+)'", app.banner.value)
+    assert m
+    return m.group(1)
+
+
+def test_every_finding_has_a_labelled_yes_no_clear_control(app: AssessmentApp,
+                                                           kb: KnowledgeBase) -> None:
+    assert set(app.controls) == set(kb.findings)
+    for fid, row in app.rows.items():
+        assert f"finding-{fid}" in row._dom_classes
+        toggle, clear = app.controls[fid], app.clear_buttons[fid]
+        assert toggle in row.children
+        assert clear in row.children
+        assert list(toggle.options) == ["Yes", "No"]
+        assert toggle.value is None
+        assert clear.description == "Clear"
+        assert kb.findings[fid].label in toggle.tooltips[0]
+
+
+def test_sections_put_emergency_first_and_red_flag_history_early(kb: KnowledgeBase) -> None:
+    sections = checklist_sections(kb)
+    assert sections[0][1] == "emergency"
+    assert all(f.kind == "emergency" for f in sections[0][2])
+    assert sections[1][1] == "see_provider"
+    red_history = next(s for s in sections if s[0] == RED_FLAG_HISTORY)
+    ids = {f.finding_id for f in red_history[2]}
+    assert {"acute_onset", "osteoporosis", "long_term_steroid_use"} <= ids
+    seen = [f.finding_id for s in sections for f in s[2]]
+    assert sorted(seen) == sorted(kb.findings)  # every finding exactly once
+
+
+@pytest.mark.parametrize(
+    ("answers", "urgency"),
+    [
+        ({}, "incomplete"),
+        ({"saddle_or_leg_numbness": True}, "emergency"),
+        ({"acute_onset": True, "osteoporosis": True}, "emergency"),
+        ({"fever": True}, "see_provider"),
+        ("screen_all_no", "self_care"),
+    ],
+)
+def test_banner_matches_engine(app: AssessmentApp, kb: KnowledgeBase,
+                               screen_all_no: dict[str, bool], answers: Any,
+                               urgency: str) -> None:
+    answers = screen_all_no if answers == "screen_all_no" else answers
+    answer(app, answers)
+    assert banner_urgency(app) == urgency == upperback.triage(answers, kb)
+    a = upperback.assess(answers, kb)
+    assert a.headline in app.banner.value
+    for r in a.fired:
+        assert r.label in app.banner.value
+    assert ("Emergency screen incomplete" in app.banner.value) == (
+        not a.emergency_screen_complete)
+    if not a.emergency_screen_complete:
+        n = len(a.unanswered_emergency)
+        assert f"{n} question" in app.banner.value
+        for fid in a.unanswered_emergency:
+            assert f"href='#q-{fid}'" in app.banner.value
+
+
+def test_see_provider_with_open_emergency_questions_says_so(app: AssessmentApp) -> None:
+    answer(app, {"fever": True})
+    assert banner_urgency(app) == "see_provider"
+    assert "Emergency screen incomplete" in app.banner.value
+
+
+def test_every_answer_updates_and_clear_unanswers(app: AssessmentApp) -> None:
+    app.controls["chest_pain_or_pressure"].value = "Yes"
+    assert banner_urgency(app) == "emergency"
+    assert "secondary" in app.results.value
+    app.clear_buttons["chest_pain_or_pressure"].click()
+    assert app.controls["chest_pain_or_pressure"].value is None
+    assert banner_urgency(app) == "incomplete"
+    assert app.answers() == {}
+
+
+def test_causes_change_with_answers(app: AssessmentApp, screen_all_no: dict[str, bool]) -> None:
+    answer(app, screen_all_no)
+    assert "ub-causes-none" in app.results.value
+    answer(app, {"heavy_lifting": True, "pain_worse_with_movement": True})
+    assert app.assessment is not None
+    top = app.assessment.candidates[0]
+    assert top.condition_id == "back_strain"
+    assert f"data-condition='{top.condition_id}'" in app.results.value
+    assert "Heavy lifting" in app.results.value or "heavy lifting" in app.results.value
+    assert banner_urgency(app) == "self_care"
+
+
+def test_withheld_and_risk_factors_shown(app: AssessmentApp) -> None:
+    answer(app, {"pregnancy": True, "heavy_lifting": True, "smoking": True})
+    assert "Withheld" in app.results.value
+    assert "NSAID" in app.results.value
+    assert "Risk factors and prevention" in app.results.value
+
+
+def test_reset_clears_answers_and_note(app: AssessmentApp) -> None:
+    answer(app, {"fever": True, "smoking": False})
+    app.note.value = "private note"
+    app.assessor.value = "Dr A"
+    app.reset_button.click()
+    assert app.answers() == {}
+    assert app.note.value == ""
+    assert banner_urgency(app) == "incomplete"
+    assert "private note" not in app.downloads.value
+
+
+def _download(app: AssessmentApp, cls: str) -> bytes:
+    m = re.search(rf"class='{cls}' download='([^']+)' href='data:[^;]+(?:;charset=utf-8)?;"
+                  r"base64,([^']+)'", app.downloads.value)
+    assert m, app.downloads.value[:300]
+    return base64.b64decode(m.group(2))
+
+
+def test_downloads_follow_answers_assessor_and_note(app: AssessmentApp,
+                                                    kb: KnowledgeBase) -> None:
+    answer(app, {"fever": True})
+    app.assessor.value = "Dr <A>"
+    app.note.value = "seen today"
+    html = _download(app, "ub-download-html").decode("utf-8")
+    assert "SEE A PROVIDER" in html
+    assert "Dr &lt;A&gt;" in html
+    assert "seen today" in html
+    assert kb.version in html
+    assert upperback.DISCLAIMER in html
+    qr = json.loads(_download(app, "ub-download-fhir"))
+    assert export.answers_from_questionnaire_response(qr, kb) == {"fever": True}
+    assert qr["author"]["display"] == "Dr <A>"
+
+
+def _upload(app: AssessmentApp, raw: bytes, name: str = "qr.json") -> None:
+    app.upload.value = ({"name": name, "type": "application/json", "size": len(raw),
+                         "content": memoryview(raw),
+                         "last_modified": datetime(2025, 1, 1, tzinfo=UTC)},)
+
+
+def test_import_round_trip(app: AssessmentApp, kb: KnowledgeBase) -> None:
+    answers = {"fever": True, "smoking": False, "saddle_or_leg_numbness": False}
+    qr = export.questionnaire_response(upperback.assess(answers, kb), kb)
+    _upload(app, json.dumps(qr).encode())
+    assert app.answers() == answers
+    assert "Loaded 3 answers" in app.import_status.value
+    assert banner_urgency(app) == "see_provider"
+    assert app.upload.value == ()
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (b"\xff\xfe", "not UTF-8"),
+        (b"{not json", "not valid JSON"),
+        (b'{"resourceType": "Patient"}', "resourceType"),
+        (b'{"resourceType": "QuestionnaireResponse", "item": [{"linkId": "nope", '
+         b'"answer": [{"valueBoolean": true}]}]}', "unknown question"),
+        (b'{"resourceType": "QuestionnaireResponse", "item": [{"linkId": "fever", '
+         b'"answer": [{"valueInteger": 1}]}]}', "valueBoolean"),
+    ],
+)
+def test_import_errors_are_shown_and_answers_kept(app: AssessmentApp, raw: bytes,
+                                                  message: str) -> None:
+    answer(app, {"smoking": True})
+    _upload(app, raw, "bad.json")
+    assert "role='alert'" in app.import_status.value
+    assert message in app.import_status.value
+    assert app.answers() == {"smoking": True}
+
+
+def test_callback_error_reaches_the_error_banner(app: AssessmentApp,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom(*_a: object, **_k: object) -> None:
+        raise RuntimeError("secret value")
+
+    monkeypatch.setattr("upperback.widgets.assessment.assess", boom)
+    app.controls["fever"].value = "Yes"
+    assert "Unexpected error (RuntimeError)" in app.error.value
+    assert "secret value" not in app.error.value
+
+
+def test_no_answer_reaches_the_log(app: AssessmentApp, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("DEBUG")
+    _upload(app, b'{"resourceType": "QuestionnaireResponse", "item": [{"linkId": "fever", '
+                 b'"answer": [{"valueString": "patient-secret"}]}]}')
+    answer(app, {"fever": True})
+    assert "patient-secret" not in caplog.text
+    assert "fever" not in caplog.text
+
+
+def test_disclaimer_and_version_always_present(app: AssessmentApp, kb: KnowledgeBase) -> None:
+    footers = [c for c in _walk(app) if isinstance(c, w.HTML) and "ub-footer-box" in
+               c._dom_classes]
+    assert footers
+    assert all(upperback.DISCLAIMER in f.value and kb.version in f.value for f in footers)
+
+
+def test_emergency_number_from_configuration(kb: KnowledgeBase,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("UPPERBACK_EMERGENCY_NUMBER", "112")
+    built = build_assessment(kb)
+    assert isinstance(built, AssessmentApp)
+    built.controls["cannot_walk_or_stand"].value = "Yes"
+    assert "Call 112" in built.banner.value
+    assert "911" not in built.banner.value
+
+
+def test_broken_knowledge_base_gives_a_message(data_copy: Any,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    path = data_copy / "findings.csv"
+    path.write_text(path.read_text(encoding="utf-8").replace("emergency,", "urgent,", 1),
+                    encoding="utf-8")
+    monkeypatch.setenv("UPPERBACK_DATA", str(data_copy))
+    upperback.load_knowledge_base.cache_clear() if hasattr(
+        upperback.load_knowledge_base, "cache_clear") else None
+    built = build_assessment()
+    assert not isinstance(built, AssessmentApp)
+    text = "".join(c.value for c in _walk(built) if isinstance(c, w.HTML))
+    assert "cannot be loaded" in text
+    assert "findings.csv" in text
+
+
+def _walk(widget: w.Widget) -> list[w.Widget]:
+    out = [widget]
+    for child in getattr(widget, "children", ()):
+        out += _walk(child)
+    return out
