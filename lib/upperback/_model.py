@@ -28,6 +28,7 @@ def urgency_rank(urgency: str) -> int:
 class Source:
     source_id: str
     title: str
+    short_name: str
     publisher: str
     url: str | None
     kind: str

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
+from ._citation import citation_html
 from ._engine import Assessment
 from ._errors import InputFileError
 from ._model import DISCLAIMER, KnowledgeBase
@@ -55,14 +56,7 @@ def _stamp(when: datetime | None) -> datetime:
 
 
 def _cite(kb: KnowledgeBase, source_id: str | None) -> str:
-    if not source_id:
-        return ""
-    src = kb.sources.get(source_id)
-    if src is None:
-        return f"<span class='src'>[{escape(source_id)}]</span>"
-    title = escape(f"{src.title} ({src.publisher})")
-    flag = "" if src.checked_here else " <em>(not re-checked)</em>"
-    return f"<span class='src'>[Source: {title}{flag}]</span>"
+    return citation_html(kb, source_id, css_class="src")
 
 
 def _label(kb: KnowledgeBase, finding_id: str) -> str:

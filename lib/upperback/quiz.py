@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from . import _model as m
+from ._citation import citation
 from ._engine import LEADING_CAUSES, Assessment, assess
 from ._errors import AnswerError, KnowledgeBaseError, Problem
 
@@ -41,11 +42,8 @@ _TABLES = ("teaching_cases", "teaching_case_answers", "teaching_case_causes")
 
 
 def cite(kb: m.KnowledgeBase, source_id: str | None) -> str:
-    """A source as a reader would cite it: title \u2014 publisher."""
-    if not source_id or source_id not in kb.sources:
-        return "no source recorded"
-    s = kb.sources[source_id]
-    return f"{s.title} \u2014 {s.publisher}"
+    """A source as learners see it cited: its short name, flagged when not re-checked."""
+    return citation(kb, source_id)
 
 
 # --- Teaching cases -------------------------------------------------------------------------

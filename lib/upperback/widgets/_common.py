@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 import ipywidgets as w
 
+from .._citation import citation_html
 from .._errors import KnowledgeBaseError, UpperbackError
 from .._model import DISCLAIMER, KnowledgeBase
 
@@ -81,17 +82,8 @@ def style() -> w.HTML:
 
 
 def cite(kb: KnowledgeBase, source_id: str | None) -> str:
-    """A short HTML citation; sources not checked against their text here are flagged."""
-    if not source_id:
-        return ""
-    src = kb.sources.get(source_id)
-    if src is None:
-        return f"<span class='ub-src'>[{escape(source_id)}]</span>"
-    title = escape(f"{src.title} ({src.publisher})")
-    if src.url:
-        title = f"{title}, {escape(src.url)}"
-    flag = "" if src.checked_here else " <em>not re-checked</em>"
-    return f"<span class='ub-src'>[Source: {title}{flag}]</span>"
+    """A short HTML citation (full reference on hover); unchecked sources are flagged."""
+    return citation_html(kb, source_id)
 
 
 def footer(kb: KnowledgeBase) -> w.HTML:
