@@ -19,7 +19,14 @@ from . import _model as m
 from ._errors import Problem, UpperbackError
 from ._loader import default_data_dir, load_knowledge_base
 from ._schema import read_descriptor
-from .editor import DEFAULT_BACKUPS, DEFAULT_CHANGELOG, WorkingCopy, list_backups, restore_backup
+from .editor import (
+    DEFAULT_BACKUPS,
+    DEFAULT_CHANGELOG,
+    PublishResult,
+    WorkingCopy,
+    list_backups,
+    restore_backup,
+)
 from .kbdiff import Impact, KbDiff, diff_folders, impact, impact_of_files
 
 #: Synthetic patients used to show an edit's impact (quick enough to run on every click).
@@ -237,28 +244,27 @@ class EditorApp:
             self._show_table()
             self._refresh_backups()
 
-    def _publish(self, _: object = None) -> None:
-        result = self.copy.publish(note=self.note.value or None)
+    def _show_result(self, result: PublishResult) -> bool:
+        """Problems (nothing written) or the outcome; True when the install went ahead."""
         if result.problems:
             self.publish_view.value = (_note("error", _e(result.message))
                                        + problems_html(result.problems))
-            return
+            return False
         self.publish_view.value = _note("ok" if result.published else "info", _e(result.message))
         self._after_install(result.published)
-        self.note.value = ""
+        return True
+
+    def _publish(self, _: object = None) -> None:
+        if self._show_result(self.copy.publish(note=self.note.value or None)):
+            self.note.value = ""
 
     def _restore(self, _: object = None) -> None:
         if not self.backups.value:
             self.message.value = _note("error", "There is no backup to restore.")
             return
-        result = restore_backup(str(self.backups.value), self.copy.published,
-                                backup_root=self.backup_root, changelog=self.copy.changelog)
-        if result.problems:
-            self.publish_view.value = (_note("error", _e(result.message))
-                                       + problems_html(result.problems))
-            return
-        self.publish_view.value = _note("ok" if result.published else "info", _e(result.message))
-        self._after_install(result.published)
+        self._show_result(restore_backup(str(self.backups.value), self.copy.published,
+                                         backup_root=self.backup_root,
+                                         changelog=self.copy.changelog))
 
 
 def editor_app(published: str | os.PathLike[str] | None = None, *,
