@@ -24,7 +24,7 @@ def test_emergency_drill_gives_cited_feedback(open_notebook: Callable[[str], Pag
     page.locator(".ub-drill-yes").click()
     feedback = page.locator(".ub-drill-feedback")
     expect(feedback).to_contain_text(first.rationale)
-    expect(feedback).to_contain_text(kb.sources[first.source_id].title)
+    expect(feedback).to_contain_text(kb.sources[first.source_id].short_name)
     expect(page.locator(".ub-drill-score")).to_contain_text(
         quiz.score_line(int(first.send_to_er), 1))
     expect(page.locator(".ub-drill-yes")).to_be_disabled()

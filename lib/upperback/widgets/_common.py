@@ -65,7 +65,15 @@ STYLE = """<style>
 .ub-section-history{border:1px solid #999;border-radius:6px;padding:.3em .6em}
 .ub-question{border-bottom:1px solid #ddd;padding:.25em 0;align-items:center}
 .ub-question .widget-html{flex:1 1 auto}
-.ub-results{align-self:flex-start}
+/* The results column scrolls on its own and stays in view while the long checklist is
+   answered, so the banner is never out of sight. */
+.ub-results{align-self:flex-start;position:sticky;top:0;max-height:100vh;overflow-y:auto}
+.ub-results>*{flex-shrink:0} /* else the capped column squeezes its parts over each other */
+/* sticky needs every ancestor up to the page to let overflow through */
+.jp-OutputArea:has(.ub-columns),.jp-OutputArea-child:has(.ub-columns),
+.jp-OutputArea-output:has(.ub-columns),
+.ub-app:has(.ub-columns),.ub-columns{overflow:visible !important}
+.ub-more summary{cursor:pointer;font-weight:600;margin:.3em 0}
 .ub-badge{display:inline-block;border:1px solid #b00020;color:#5a0010;border-radius:3px;
   padding:0 .3em;font-size:.8em;font-weight:600;margin-right:.3em}
 .ub-help{color:#333;font-size:.9em}

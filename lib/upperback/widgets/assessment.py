@@ -26,6 +26,10 @@ YES, NO = "Yes", "No"
 RED_FLAG_HISTORY = "Red-flag history (part of the emergency screen)"
 
 
+#: Causes listed in full; the rest sit in a collapsed list below them.
+SHOWN_CAUSES = 5
+
+
 def _emergency_findings(kb: KnowledgeBase) -> set[str]:
     return {f for r in kb.rules.values() if r.urgency == "emergency" for f in r.findings}
 
@@ -81,7 +85,8 @@ class AssessmentApp(w.VBox):  # type: ignore[misc]
         self.results = w.HTML()
         self.results.add_class("ub-results-body")
         self.reset_button = w.Button(description="Reset: new assessment", icon="",
-                                     tooltip="Clear every answer and the note")
+                                     tooltip="Clear every answer and the note",
+                                     layout=w.Layout(width="auto"))
         self.reset_button.add_class("ub-reset")
         self.reset_button.on_click(self.guard(lambda _b: self.reset()))
 
@@ -114,7 +119,9 @@ class AssessmentApp(w.VBox):  # type: ignore[misc]
         side = w.VBox([c.footer(kb), self.banner, self.reset_button, self.results, export_box],
                       layout=w.Layout(flex="1 1 45%", min_width="360px", padding="0 0 0 1em"))
         side.add_class("ub-results")
-        super().__init__([c.style(), self.error, w.HBox([checklist, side]), c.footer(kb)])
+        columns = w.HBox([checklist, side])
+        columns.add_class("ub-columns")
+        super().__init__([c.style(), self.error, columns, c.footer(kb)])
         self.add_class("ub-app")
         self.add_class("ub-assessment")
         self.refresh()
@@ -225,7 +232,11 @@ class AssessmentApp(w.VBox):  # type: ignore[misc]
         p: list[str] = ["<h3>Likely causes</h3>"]
         if a.candidates:
             p.append("<ol class='ub-causes'>")
-            for cand in a.candidates:
+            for i, cand in enumerate(a.candidates):
+                if i == SHOWN_CAUSES:  # the long tail stays one click away, still explained
+                    p.append(f"</ol><details class='ub-more'><summary>{len(a.candidates) - i} "
+                             f"more possible causes (lower scores)</summary><ol start='{i + 1}' "
+                             "class='ub-causes'>")
                 code = f", ICD-10-CM {escape(cand.icd10cm)}" if cand.icd10cm else ""
                 p.append(f"<li data-condition='{escape(cand.condition_id)}'><strong>"
                          f"{escape(cand.name)}</strong> (score {cand.score:+d}{code})<br>For: "
@@ -235,7 +246,7 @@ class AssessmentApp(w.VBox):  # type: ignore[misc]
                     p.append("<br>Against: " + "; ".join(
                         f"{escape(e.label)} (-{e.strength})" for e in cand.against))
                 p.append(f" {c.cite(kb, cand.source_id)}</li>")
-            p.append("</ol>")
+            p.append("</ol>" + ("</details>" if len(a.candidates) > SHOWN_CAUSES else ""))
         else:
             p.append("<p class='ub-causes-none'>No cause stands out from the answers so far: "
                      "answer the history questions.</p>")
