@@ -152,3 +152,14 @@ def test_dictionary_check_detects_stale(capsys: pytest.CaptureFixture[str],
     assert run(capsys, "dictionary", "-o", str(stale))[0] == 0
     assert run(capsys, "dictionary", "--check", "-o", str(stale))[0] == 0
     assert "`finding_id`" in stale.read_text()
+
+
+def test_unwritable_output_is_a_clear_error(capsys: pytest.CaptureFixture[str],
+                                            tmp_path: Path) -> None:
+    f = tmp_path / "a.json"
+    f.write_text("{}")
+    code, _, err = run(capsys, "assess", "--answers", str(f), "-o",
+                       str(tmp_path / "missing" / "x.json"))
+    assert code == 1
+    assert "No such file or directory" in err
+    assert "internal error" not in err

@@ -253,3 +253,10 @@ def _walk(widget: w.Widget) -> list[w.Widget]:
     for child in getattr(widget, "children", ()):
         out += _walk(child)
     return out
+
+
+def test_unanswered_contraindication_is_shown_as_ask_first(kb: KnowledgeBase) -> None:
+    app = AssessmentApp(kb)
+    app.set_answers({"heavy_lifting": True})
+    assert "Ask first:" in app.results.value
+    assert "Currently pregnant?" in app.results.value

@@ -84,6 +84,8 @@ class TreatmentOption:
     evidence_note: str | None
     evidence_source_id: str | None
     source_id: str
+    #: Contraindicating questions still unanswered: ask them before offering it.
+    check_before: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -235,8 +237,9 @@ def check_answers(answers: Mapping[str, object], kb: m.KnowledgeBase) -> dict[st
                           "(see `upperback findings` for the ids)")
     bad = sorted(k for k, v in answers.items() if not isinstance(v, bool))
     if bad:
+        # the value itself is patient data and may end up in logs: name its type only
         raise AnswerError("answers must be true or false: " + ", ".join(
-            f"{k}={answers[k]!r}" for k in bad))
+            f"{k} is {type(answers[k]).__name__}" for k in bad))
     return {str(k): bool(v) for k, v in answers.items()}
 
 
@@ -308,7 +311,7 @@ def assess(
     advice = kb.advice[urgency]
     candidates = _candidates(given, kb, idx)
     leading = [c.condition_id for c in candidates[:LEADING_CAUSES]]
-    treatments, withheld = _treatments(given, kb, idx, leading)
+    treatments, withheld = _treatments(given, kb, idx, leading, urgency)
     return Assessment(
         urgency=urgency,
         headline=advice.headline.replace("{emergency_number}", number),
@@ -380,7 +383,8 @@ def _workup(kb: m.KnowledgeBase, idx: _Index, leading: list[str]) -> tuple[Worku
 
 
 def _treatments(
-    given: dict[str, bool], kb: m.KnowledgeBase, idx: _Index, leading: list[str]
+    given: dict[str, bool], kb: m.KnowledgeBase, idx: _Index, leading: list[str],
+    urgency: m.Urgency,
 ) -> tuple[tuple[TreatmentOption, ...], tuple[WithheldTreatment, ...]]:
     serves: dict[str, list[str]] = {}
     for cid in leading:
@@ -388,18 +392,28 @@ def _treatments(
             serves.setdefault(link.treatment_id, []).append(cid)
     if not serves:  # no cause stands out: general care for non-specific back pain
         serves = {tid: [] for tid, t in kb.treatments.items() if t.general}
+    # The self-care advice always mentions general care (e.g. OTC pain relief), so general
+    # treatments are checked for contraindications even when a cause's options are listed.
+    candidates = {**{tid: [] for tid, t in kb.treatments.items() if t.general}, **serves}
     options, withheld = [], []
-    for tid, conds in serves.items():
+    for tid, conds in candidates.items():
         t = kb.treatments[tid]
-        blocks = [c for c in idx.contraindications.get(tid, ()) if given.get(c.finding_id)]
+        rules = idx.contraindications.get(tid, ())
+        blocks = [c for c in rules if given.get(c.finding_id) is True]
         if blocks:
             withheld.append(WithheldTreatment(
                 tid, t.name, tuple(c.finding_id for c in blocks), tuple(c.reason for c in blocks),
                 tuple(c.source_id for c in blocks)))
             continue
+        if tid not in serves:
+            continue
+        if urgency == "self_care" and t.category == "procedure_surgery":
+            continue  # procedures need a provider's assessment first; not offered as self-care
         options.append(TreatmentOption(
             tid, t.name, t.category, t.access, t.invasiveness, t.description, tuple(conds),
-            t.evidence_note, t.evidence_source_id, t.source_id))
+            t.evidence_note, t.evidence_source_id, t.source_id,
+            # an unanswered contraindication is not a "no": ask it first
+            tuple(c.finding_id for c in rules if c.finding_id not in given)))
     options.sort(key=lambda o: (_CATEGORY_ORDER[o.category], o.invasiveness, o.treatment_id))
     withheld.sort(key=lambda w: w.treatment_id)
     return tuple(options), tuple(withheld)

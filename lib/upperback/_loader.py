@@ -184,11 +184,32 @@ def _cross_checks(kb: m.KnowledgeBase, lines: dict[str, dict[str, int]]) -> list
     return out
 
 
+#: The emergency red flags the suite promises (from the article and the safety rules). Data
+#: can add rules, but an edit that removes or weakens one of these (together with its safety
+#: cases) must still fail validation: each set answered yes must give an emergency.
+SAFETY_FLOOR: tuple[frozenset[str], ...] = tuple(frozenset(s) for s in (
+    {"saddle_or_leg_numbness"}, {"cannot_walk_or_stand"}, {"bladder_bowel_control_loss"},
+    {"pain_radiates_to_abdomen"}, {"sudden_severe_leg_or_low_back_pain"}, {"recent_trauma"},
+    {"loss_of_consciousness"}, {"chest_pain_or_pressure"}, {"shortness_of_breath"},
+    {"acute_onset", "osteoporosis"}, {"acute_onset", "long_term_steroid_use"},
+))
+
+
 def _safety_checks(kb: m.KnowledgeBase, lines: dict[str, dict[str, int]]) -> list[Problem]:
-    """Run every safety case; and ask that every red-flag rule is protected by one."""
+    """Run every safety case and the safety floor; ask that every red-flag rule has a case."""
     from ._engine import assess
 
     out: list[Problem] = []
+    for required in SAFETY_FLOOR:
+        missing = sorted(required - set(kb.findings))
+        if missing or assess(dict.fromkeys(required, True), kb).urgency != "emergency":
+            out.append(Problem(
+                "triage_rules.csv",
+                f"{' + '.join(sorted(required))} answered yes must give an emergency (a red flag "
+                "the suite promises"
+                + (f"; missing finding {', '.join(missing)}" if missing else "")
+                + "): restore its emergency rule in triage_rules.csv and rule_findings.csv",
+                None, "urgency"))
     for case in kb.safety_cases.values():
         got = assess(case.answers, kb).urgency
         if m.urgency_rank(got) < m.urgency_rank(case.min_urgency):

@@ -244,6 +244,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UpperbackError as exc:
         print(f"upperback {args.command}: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:  # a path the user gave cannot be read or written
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"upperback {args.command}: {exc.strerror or exc}{where}; nothing was written",
+              file=sys.stderr)
+        return 1
+    except UnicodeDecodeError:
+        print(f"upperback {args.command}: a file is not UTF-8 text: save it as UTF-8",
+              file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("upperback: interrupted; nothing was written", file=sys.stderr)
         return 1

@@ -173,8 +173,11 @@ def render_html(
         for t in items:
             ev = (f" Evidence: {escape(t.evidence_note)} {_cite(kb, t.evidence_source_id)}"
                   if t.evidence_note else "")
+            ask = ("; ".join(_label(kb, f) for f in t.check_before))
             add(f"<li><strong>{escape(t.name)}</strong> ({escape(t.access)}): "
-                f"{escape(t.description)}{ev} {_cite(kb, t.source_id)}</li>")
+                f"{escape(t.description)}"
+                + (f" <strong>Ask first:</strong> {ask}." if ask else "")
+                + f"{ev} {_cite(kb, t.source_id)}</li>")
         add("</ul>")
     if a.withheld_treatments:
         add("<h3>Withheld (contraindicated by an answer)</h3><ul>")

@@ -26,6 +26,14 @@ YES, NO = "Yes", "No"
 RED_FLAG_HISTORY = "Red-flag history (part of the emergency screen)"
 
 
+def _check_before(kb: KnowledgeBase, finding_ids: tuple[str, ...]) -> str:
+    """Unanswered contraindicating questions: asked before the option is offered."""
+    if not finding_ids:
+        return ""
+    asks = "; ".join(escape(kb.findings[f].label) for f in finding_ids)
+    return f" <span class='ub-check-before'><strong>Ask first:</strong> {asks}</span>"
+
+
 #: Causes listed in full; the rest sit in a collapsed list below them.
 SHOWN_CAUSES = 5
 
@@ -272,6 +280,7 @@ class AssessmentApp(w.VBox):  # type: ignore[misc]
                          f"({escape(c.ACCESS_WORDS.get(t.access, t.access))}): "
                          f"{escape(t.description)}"
                          + (f" For: {why}." if why else " General care.")
+                         + _check_before(kb, t.check_before)
                          + f"{ev} {c.cite(kb, t.source_id)}</li>")
             p.append("</ul>")
         if a.withheld_treatments:
