@@ -144,10 +144,25 @@ def test_one_drill_item_per_rule_mixed_order(kb: KnowledgeBase) -> None:
     assert False in kinds[:5]
 
 
+def test_drill_items_answer_the_whole_red_flag_screen(kb: KnowledgeBase) -> None:
+    """An unasked question is not a "no": each item states every other red flag as answered no,
+    so the engine's emergency screen is complete and its answer is the drill's answer."""
+    screen = {f for r in kb.rules.values() for f in r.findings}
+    for item in quiz.drill_items(kb):
+        assert set(item.answers) == screen
+        assert {f for f, v in item.answers.items() if v} == set(item.findings)
+        assert len(item.answered_no) == len(screen) - len(item.findings)
+        a = upperback.assess(item.answers, kb)
+        assert a.emergency_screen_complete
+        assert a.unanswered_red_flags == ()
+        assert a.urgency == item.urgency != "incomplete"
+        assert item.rule_id in {r.rule_id for r in a.fired}
+
+
 @pytest.mark.parametrize("send", [True, False])
 def test_drill_feedback_matches_the_engine(kb: KnowledgeBase, send: bool) -> None:
     for item in quiz.drill_items(kb):
-        engine = upperback.assess(dict.fromkeys(item.findings, True), kb).urgency
+        engine = upperback.assess(item.answers, kb).urgency
         fb = quiz.check_drill(item, send, kb)
         assert fb.correct == (send == (engine == "emergency"))
         assert kb.rules[item.rule_id].rationale in fb.reasons[0].text
@@ -159,6 +174,16 @@ def test_drill_warns_how_a_sign_escalates(kb: KnowledgeBase) -> None:
     fb = quiz.check_drill(item, False, kb)
     assert any("em_cancer" in rid for rid, _ in item.escalations)
     assert any("becomes an emergency" in r.text for r in fb.reasons)
+    assert "every other red-flag question answered no" in fb.verdict
+
+
+def test_drill_feedback_is_kind(kb: KnowledgeBase) -> None:
+    for item in quiz.drill_items(kb):
+        for send in (True, False):
+            fb = quiz.check_drill(item, send, kb)
+            text = " ".join([fb.verdict, *(r.text for r in fb.reasons)]).lower()
+            for harsh in ("wrong", "incorrect", "fail", "bad"):
+                assert harsh not in text
 
 
 @pytest.mark.parametrize(("correct", "answered", "expected"), [
@@ -202,6 +227,21 @@ def test_treatment_ladder_goes_from_least_to_most_invasive(kb: KnowledgeBase) ->
     assert len(ladder) == len(kb.treatments)
     levels = [t.invasiveness for t in ladder]
     assert levels == sorted(levels)
+
+
+def test_do_not_offer_lists_every_contraindication_with_its_source(kb: KnowledgeBase) -> None:
+    assert kb.contraindications
+    total = 0
+    for t in quiz.treatment_ladder(kb):
+        reasons = quiz.do_not_offer(kb, t.treatment_id)
+        contra = [x for x in kb.contraindications if x.treatment_id == t.treatment_id]
+        assert len(reasons) == len(contra)
+        total += len(reasons)
+        for x in contra:
+            label = kb.findings[x.finding_id].label.rstrip("?")
+            assert any(label in r.text and x.reason in r.text
+                       and r.source == quiz.cite(kb, x.source_id) for r in reasons)
+    assert total == len(kb.contraindications)
 
 
 def test_tests_for_a_cause(kb: KnowledgeBase) -> None:

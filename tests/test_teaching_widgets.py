@@ -40,7 +40,8 @@ BUILDERS = [tw.banner, tw.red_flag_reference, tw.emergency_drill, tw.causes_over
 @pytest.mark.parametrize("builder", BUILDERS, ids=[b.__name__ for b in BUILDERS])
 def test_every_panel_builds_without_error(builder: Any, kb: KnowledgeBase) -> None:
     panel = builder(kb)
-    assert not [x for x in walk(panel) if "ub-error" in x._dom_classes and x.value]
+    assert not [x for x in walk(panel) if {"ub-error", "ub-error-box"} & set(x._dom_classes)
+                and x.value]
 
 
 def test_banner_shows_disclaimer_and_version(kb: KnowledgeBase) -> None:
@@ -72,7 +73,11 @@ def test_drill_feedback_and_tally(kb: KnowledgeBase, send: bool) -> None:
     nxt, feedback = find(drill, "ub-drill-next"), find(drill, "ub-drill-feedback")
     right = 0
     for item in items[:4]:
-        assert item.labels[0] in find(drill, "ub-drill-prompt").value
+        prompt = find(drill, "ub-drill-prompt").value
+        assert item.labels[0] in prompt
+        assert "Nothing else is known" not in prompt
+        assert "answered <b>no</b>" in prompt
+        assert all(label in prompt for label in item.answered_no)
         assert nxt.disabled
         (yes if send else no).click()
         right += send == item.send_to_er
@@ -103,8 +108,29 @@ def test_callback_error_is_shown(kb: KnowledgeBase, monkeypatch: pytest.MonkeyPa
 
     monkeypatch.setattr(quiz, "check_drill", boom)
     find(drill, "ub-drill-yes").click()
-    error = find(drill, "ub-error")
+    error = find(drill, "ub-error-box")
     assert "could not score" in error.value
+    find(drill, "ub-drill-next").click()  # not disabled: the answer never went through
+    assert error.value == ""  # the next action that works clears the message
+
+
+def test_unexpected_callback_error_shows_only_its_type(
+        kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> None:
+    drill = tw.emergency_drill(kb)
+
+    def boom(*_: Any) -> None:
+        raise ValueError("secret internals")
+
+    monkeypatch.setattr(quiz, "check_drill", boom)
+    find(drill, "ub-drill-no").click()
+    error = find(drill, "ub-error-box").value
+    assert "Something went wrong (ValueError)" in error
+    assert "secret internals" not in error
+    out = capsys.readouterr()
+    assert "Traceback" not in out.out + out.err
+    assert "ValueError" in caplog.text
+    assert "secret internals" not in caplog.text
 
 
 # --- the case quiz -----------------------------------------------------------------------------
@@ -200,6 +226,15 @@ def test_ladder_table_in_ladder_order(kb: KnowledgeBase) -> None:
     positions = [html.index(t.name) for t in quiz.treatment_ladder(kb)]
     assert positions == sorted(positions)
     assert is_png(find(tw.treatment_ladder(kb), "ub-ladder-chart").value)
+
+
+def test_ladder_table_says_when_not_to_offer(kb: KnowledgeBase) -> None:
+    html = find(tw.treatment_ladder(kb), "ub-ladder-table").value
+    assert "Do not offer when" in html
+    for x in kb.contraindications:
+        assert tw._e(x.reason) in html
+        assert tw._e(kb.findings[x.finding_id].label.rstrip("?")) in html
+        assert tw._e(quiz.cite(kb, x.source_id)) in html
 
 
 def test_risk_profile_updates_on_tick(kb: KnowledgeBase) -> None:

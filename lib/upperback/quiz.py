@@ -27,6 +27,10 @@ GROUP_LABELS: Mapping[str, str] = MappingProxyType({
     "pregnancy": "Pregnancy",
     "cardiac": "Heart-attack warning",
 })
+#: Teaching wording, deliberately not `widgets._common.URGENCY_WORDS` ("See a provider",
+#: "Incomplete"): learners pick these as quiz answers and read them inside sentences, so each
+#: says what to do (or why no decision is possible yet). Kept here too because this module is
+#: pure and must not import the ipywidgets dashboards.
 URGENCY_LABELS: Mapping[str, str] = MappingProxyType({
     "emergency": "Emergency care now",
     "see_provider": "See a healthcare provider",
@@ -148,32 +152,47 @@ def explain(a: Assessment, kb: m.KnowledgeBase) -> tuple[Reason, ...]:
 
 @dataclass(frozen=True)
 class DrillItem:
-    """One drill question: a patient with these findings, and only these, known to be present."""
+    """One drill question: a patient who answers yes to this rule's findings and no to every
+    other red-flag question, so the emergency screen is complete and the answer is honest (an
+    unasked question is never treated as a "no")."""
 
     item_id: str
     findings: tuple[str, ...]
     labels: tuple[str, ...]
     rule_id: str
     rule_label: str
-    urgency: m.Urgency  # what the engine says for these findings
+    urgency: m.Urgency  # what the engine says for `answers`
     rationale: str
     source_id: str
     #: Emergency rules these findings are part of: (rule id, labels of the missing partners).
     escalations: tuple[tuple[str, tuple[str, ...]], ...]
+    #: The whole red-flag screen: this rule's findings True, every other rule finding False.
+    answers: Mapping[str, bool]
+    #: Labels of the red-flag questions answered no, in checklist order.
+    answered_no: tuple[str, ...]
 
     @property
     def send_to_er(self) -> bool:
         return self.urgency == "emergency"
 
 
+def drill_answers(kb: m.KnowledgeBase, rule: m.TriageRule) -> dict[str, bool]:
+    """A complete red-flag screen for a drill item: the rule's findings yes, every finding of
+    every other triage rule no."""
+    screen = {f for r in kb.rules.values() for f in r.findings}
+    return {f: f in rule.findings for f in screen}
+
+
 def drill_items(kb: m.KnowledgeBase) -> tuple[DrillItem, ...]:
     """One item per triage rule, in a fixed mixed order (a stable hash of the rule id), so the
     emergency and see-a-provider items interleave without randomness in tests."""
+    order = [f.finding_id for f in kb.findings_in_order()]
     items = []
     for rule in kb.rules.values():
         if not rule.findings:
             continue
-        urgency = assess({f: True for f in rule.findings}, kb).urgency
+        answers = drill_answers(kb, rule)
+        urgency = assess(answers, kb).urgency
         present = set(rule.findings)
         escalations = tuple(
             (other.rule_id, tuple(kb.findings[f].label for f in other.findings if f not in present))
@@ -182,7 +201,9 @@ def drill_items(kb: m.KnowledgeBase) -> tuple[DrillItem, ...]:
         )
         items.append(DrillItem(
             rule.rule_id, rule.findings, tuple(kb.findings[f].label for f in rule.findings),
-            rule.rule_id, rule.label, urgency, rule.rationale, rule.source_id, escalations))
+            rule.rule_id, rule.label, urgency, rule.rationale, rule.source_id, escalations,
+            MappingProxyType(answers),
+            tuple(kb.findings[f].label for f in order if answers.get(f) is False)))
     return tuple(sorted(items, key=lambda i: hashlib.sha256(i.item_id.encode()).hexdigest()))
 
 
@@ -201,8 +222,9 @@ def check_drill(item: DrillItem, send_to_er: bool, kb: m.KnowledgeBase) -> Drill
                    "This one is an emergency: the findings below meet an emergency rule.")
     else:
         where = URGENCY_LABELS[item.urgency].lower()
-        verdict = (f"Right: not the emergency room. The engine says: {where}." if correct else
-                   f"Not an emergency on these findings alone. The engine says: {where}.")
+        screened = f"With every other red-flag question answered no, the engine says: {where}."
+        verdict = (f"Right: not the emergency room. {screened}" if correct else
+                   f"Not an emergency. {screened}")
     reasons = [Reason(f"Rule \u201c{item.rule_label}\u201d: {item.rationale}",
                       cite(kb, item.source_id))]
     if item.send_to_er and len(item.findings) > 1:
@@ -211,8 +233,9 @@ def check_drill(item: DrillItem, send_to_er: bool, kb: m.KnowledgeBase) -> Drill
     for rule_id, partners in item.escalations:
         rule = kb.rules[rule_id]
         reasons.append(Reason(f"Watch for: it becomes an emergency (\u201c{rule.label}\u201d) "
-                              "with: " + "; ".join(p.rstrip("?") for p in partners) + ".",
-                              cite(kb, rule.source_id)))
+                              "when the patient also has: "
+                              + "; ".join(p.rstrip("?") for p in partners)
+                              + ". This patient answered no to that.", cite(kb, rule.source_id)))
     return DrillFeedback(correct, verdict, tuple(reasons))
 
 
@@ -390,6 +413,16 @@ def treatment_ladder(kb: m.KnowledgeBase) -> tuple[m.Treatment, ...]:
     """Treatments from least to most invasive (then medicines before other care)."""
     return tuple(sorted(kb.treatments.values(), key=lambda t: (
         t.invasiveness, CATEGORY_ORDER.get(t.category, 9), t.treatment_id)))
+
+
+def do_not_offer(kb: m.KnowledgeBase, treatment_id: str) -> tuple[Reason, ...]:
+    """When not to offer a treatment: each contraindicating finding with its reason and source,
+    in checklist order."""
+    order = {f.finding_id: i for i, f in enumerate(kb.findings_in_order())}
+    contra = sorted((x for x in kb.contraindications if x.treatment_id == treatment_id),
+                    key=lambda x: (order.get(x.finding_id, len(order)), x.finding_id))
+    return tuple(Reason(f"{kb.findings[x.finding_id].label.rstrip('?')}: {x.reason}",
+                        cite(kb, x.source_id)) for x in contra)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import functools
 import html
 import io
-import traceback
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -19,6 +18,7 @@ from . import quiz
 from ._config import emergency_number
 from ._errors import UpperbackError
 from ._loader import load_knowledge_base
+from .widgets import _common as common
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -33,11 +33,9 @@ _CSS = """<style>
 .ub-table td,.ub-table th{border:1px solid #d5dbe1;padding:.25em .5em;text-align:left;
 vertical-align:top}
 .ub-table th{background:#eef2f6}
+.ub-error-box .ub-error{border:2px solid #b00020;background:#fff5f5;color:#5a0010;
+padding:.5em .8em}
 </style>"""
-_INVASIVENESS = {0: "non-invasive", 1: "hands-on clinician care",
-                 2: "needle or minimally invasive procedure", 3: "open surgery"}
-_ACCESS = {"otc": "over the counter", "prescription": "prescription",
-           "self_care": "self-care", "clinician": "by a clinician"}
 
 
 def _e(text: object) -> str:
@@ -45,11 +43,20 @@ def _e(text: object) -> str:
 
 
 def _message(exc: BaseException) -> str:
-    """A user-facing message: our own errors already say how to fix them."""
+    """A user-facing message: our own errors already say how to fix them; any other exception's
+    text may hold internals (or a learner's answers), so only its type is shown."""
     if isinstance(exc, UpperbackError):
         return str(exc)
-    return (f"Something went wrong ({type(exc).__name__}: {exc}). Please tell the maintainers; "
-            "the rest of the page still works.")
+    return (f"Something went wrong ({type(exc).__name__}). Please tell the maintainers; the rest "
+            "of the page still works.")
+
+
+def _log(exc: BaseException, where: str) -> None:
+    """Log the error type only (the shared dashboards' rule): never values, no traceback."""
+    if isinstance(exc, UpperbackError):
+        common.log.warning("%s in %s", type(exc).__name__, where)
+    else:
+        common.log.error("unexpected %s in %s", type(exc).__name__, where)
 
 
 def _error_html(exc: BaseException) -> str:
@@ -58,17 +65,22 @@ def _error_html(exc: BaseException) -> str:
             + "".join(f"<br>{_e(x)}" for x in lines[1:]) + "</div>")
 
 
-def _guarded(error: w.HTML) -> Callable[[F], F]:
-    """Route a callback's exception to a visible message: in Voilà it would otherwise vanish."""
+def _guarded(banner: w.HTML) -> Callable[[F], F]:
+    """Route a callback's exception to `banner` (in Voilà it would otherwise vanish).
+
+    Built on the dashboards' banner (`_common.error_banner`/`show_error`/`clear_error`) and log,
+    not on `_common.guard`: that one tells the user to "press Reset", and the teaching panels
+    have no Reset button; it also leaves an old message up after the next action succeeds.
+    """
     def wrap(fn: F) -> F:
         @functools.wraps(fn)
         def inner(*args: Any, **kwargs: Any) -> Any:
+            common.clear_error(banner)
             try:
-                error.value = ""
                 return fn(*args, **kwargs)
             except Exception as exc:
-                error.value = _error_html(exc)
-                traceback.print_exc()  # for the server log / notebook console
+                _log(exc, fn.__name__)
+                common.show_error(banner, _message(exc))
                 return None
         return inner  # type: ignore[return-value]
     return wrap
@@ -81,6 +93,7 @@ def _builder(fn: Callable[..., w.Widget]) -> Callable[..., w.Widget]:
         try:
             return fn(kb if kb is not None else load_knowledge_base())
         except Exception as exc:
+            _log(exc, fn.__name__)
             box = w.HTML(_error_html(exc))
             box.add_class("ub-error")
             return box
@@ -88,9 +101,7 @@ def _builder(fn: Callable[..., w.Widget]) -> Callable[..., w.Widget]:
 
 
 def _error_widget() -> w.HTML:
-    e = w.HTML("")
-    e.add_class("ub-error")
-    return e
+    return common.error_banner()  # class ub-error-box; the message inside is styled by _CSS
 
 
 def _reasons_html(reasons: Sequence[quiz.Reason]) -> str:
@@ -174,9 +185,12 @@ def emergency_drill(kb: m.KnowledgeBase) -> w.Widget:
         item = items[state["i"]]
         progress.value = f"<b>Patient {state['i'] + 1} of {len(items)}</b>"
         said = "".join(f"<li>{_e(label)} <b>Yes</b></li>" for label in item.labels)
+        denied = "".join(f"<li>{_e(label)} <b>No</b></li>" for label in item.answered_no)
         prompt.value = (f"{_CSS}<div class='ub-box ub-note'>A patient with upper back pain "
-                        f"answers:<ul>{said}</ul>Nothing else is known yet. Would you send "
-                        "this patient to the emergency room?</div>")
+                        f"answers:<ul>{said}</ul>Every other red-flag question was asked and "
+                        f"answered <b>no</b> ({len(item.answered_no)} questions)."
+                        f"<details><summary>The questions answered no</summary><ul>{denied}"
+                        "</ul></details>Would you send this patient to the emergency room?</div>")
         feedback.value = ""
         yes.disabled = no.disabled = False
         nxt.disabled = True
@@ -493,11 +507,11 @@ def ladder_chart_png(kb: m.KnowledgeBase) -> bytes:
     # a sliver for level 0 so non-invasive care still shows as a bar
     ax.barh(names, [t.invasiveness + 0.15 for t in ladder][::-1],
             color=[colour.get(t.access, "#999999") for t in ladder][::-1])
-    ax.set_xticks(range(4), [_INVASIVENESS[i].replace(" ", "\n", 1) for i in range(4)],
+    ax.set_xticks(range(4), [common.INVASIVENESS_WORDS[i].replace(" ", "\n", 1) for i in range(4)],
                   fontsize=7)
     ax.set_xlabel("Invasiveness")
     for a in colour:
-        ax.bar(0, 0, color=colour[a], label=_ACCESS[a])
+        ax.bar(0, 0, color=colour[a], label=common.ACCESS_WORDS.get(a, a))
     ax.legend(title="How it is obtained", fontsize=8, loc="lower right")
     ax.tick_params(axis="y", labelsize=8)
     return _png(fig)
@@ -505,16 +519,27 @@ def ladder_chart_png(kb: m.KnowledgeBase) -> bytes:
 
 @_builder
 def treatment_ladder(kb: m.KnowledgeBase) -> w.Widget:
-    """The treatment ladder: chart, then a table with the cautions the evidence adds."""
+    """The treatment ladder: chart, then a table with the cautions the evidence adds and when
+    not to offer each treatment (its contraindications)."""
+    def contra(t: m.Treatment) -> str:
+        reasons = quiz.do_not_offer(kb, t.treatment_id)
+        if not reasons:
+            return "<td class='ub-contra'>No contraindication recorded.</td>"
+        return "<td class='ub-contra'><ul>" + "".join(
+            f"<li>{_e(r.text)} <span class='ub-src'>({_e(r.source)})</span></li>"
+            for r in reasons) + "</ul></td>"
+
     rows = "".join(
-        f"<tr><td>{_e(t.name)}</td><td>{_e(_INVASIVENESS.get(t.invasiveness, t.invasiveness))}"
-        f"</td><td>{_e(_ACCESS.get(t.access, t.access))}</td><td>{_e(t.description)}"
+        f"<tr><td>{_e(t.name)}</td>"
+        f"<td>{_e(common.INVASIVENESS_WORDS.get(t.invasiveness, t.invasiveness))}</td>"
+        f"<td>{_e(common.ACCESS_WORDS.get(t.access, t.access))}</td><td>{_e(t.description)}"
         + (f"<br><i>Caution: {_e(t.evidence_note)}</i> <span class='ub-src'>"
            f"({_e(quiz.cite(kb, t.evidence_source_id))})</span>" if t.evidence_note else "")
-        + f"</td><td class='ub-src'>{_e(quiz.cite(kb, t.source_id))}</td></tr>"
+        + f"</td>{contra(t)}<td class='ub-src'>{_e(quiz.cite(kb, t.source_id))}</td></tr>"
         for t in quiz.treatment_ladder(kb))
     table = w.HTML(f"{_CSS}<table class='ub-table'><tr><th>Treatment</th><th>Invasiveness</th>"
-                   f"<th>Obtained</th><th>What it does</th><th>Source</th></tr>{rows}</table>")
+                   f"<th>Obtained</th><th>What it does</th><th>Do not offer when</th>"
+                   f"<th>Source</th></tr>{rows}</table>")
     table.add_class("ub-ladder-table")
     return w.VBox([_image(ladder_chart_png(kb), "ub-ladder-chart"), table])
 
@@ -631,8 +656,10 @@ def answer_key(kb: m.KnowledgeBase) -> w.Widget:
             f"<b>Engine's leading causes:</b> {_e(', '.join(k.leading_names) or 'none')}<br>"
             f"<b>Teaching point:</b> {_e(k.case.teaching_point)} <span class='ub-src'>"
             f"({_e(quiz.cite(kb, k.case.source_id))})</span></p>{_reasons_html(k.reasons)}</div>")
-    parts.append("<h3>Emergency-room drill</h3><table class='ub-table'><tr><th>#</th>"
-                 "<th>Findings answered yes</th><th>Emergency room?</th><th>Rule</th></tr>")
+    parts.append("<h3>Emergency-room drill</h3><p>Each patient answers yes to the findings "
+                 "listed and no to every other red-flag question.</p><table class='ub-table'>"
+                 "<tr><th>#</th><th>Findings answered yes</th><th>Emergency room?</th>"
+                 "<th>Rule</th></tr>")
     for i, item in enumerate(quiz.drill_items(kb), 1):
         parts.append(f"<tr><td>{i}</td><td>{'<br>'.join(_e(x) for x in item.labels)}</td>"
                      f"<td>{'Yes' if item.send_to_er else 'No'}</td><td>{_e(item.rule_label)}: "
