@@ -107,3 +107,12 @@ def test_impact_app(data_copy: Path, tmp_path: Path) -> None:
     i.new.value = str(tmp_path / "nowhere")
     i.button.click()
     assert "ub-error" in i.message.value
+
+
+def test_editor_backups_and_changelog_follow_the_published_folder(data_copy: Path) -> None:
+    a = editor_app(data_copy)
+    try:
+        assert a.backup_root == data_copy.parent / "kb-backups"
+        assert a.copy.changelog == data_copy.parent / "kb-changelog.md"
+    finally:
+        a.copy.close()

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from upperback import PublishError
-from upperback.editor import WorkingCopy, list_backups, restore_backup
+import upperback.editor as editor_mod
+from upperback import Problem, PublishError
+from upperback.editor import (
+    DEFAULT_BACKUPS,
+    DEFAULT_CHANGELOG,
+    WorkingCopy,
+    default_backup_root,
+    default_changelog,
+    list_backups,
+    restore_backup,
+)
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -143,3 +153,103 @@ def test_publish_refuses_when_published_changed_meanwhile(copy: WorkingCopy) -> 
     with pytest.raises(PublishError, match="changed since"):
         copy.publish()
 
+
+
+def _edit_two_files(copy: WorkingCopy) -> None:
+    copy.set_cell("triage_rules", 0, "label", "Numbness, saddle or legs")
+    copy.set_cell("condition_findings", 0, "strength", "2")
+    assert copy.changed_files() == ["condition_findings.csv", "triage_rules.csv"]
+
+
+@pytest.mark.parametrize(("fail_on", "error", "raised"), [
+    ("triage_rules.csv", OSError(28, "No space left on device"), PublishError),
+    ("triage_rules.csv", RuntimeError("boom"), PublishError),
+    ("triage_rules.csv", KeyboardInterrupt(), KeyboardInterrupt),
+    ("kb-changelog.md", OSError(13, "Permission denied"), PublishError),
+])
+def test_failed_install_rolls_back_every_file(copy: WorkingCopy, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch, fail_on: str,
+                                              error: BaseException,
+                                              raised: type[BaseException]) -> None:
+    """The publish is all or nothing: the second file's replace (or the changelog's) fails after
+    the first file was already replaced, and every file is put back byte for byte."""
+    changelog = tmp_path / "kb-changelog.md"
+    changelog.write_text("# earlier entries\n", encoding="utf-8")
+    log_before = changelog.read_bytes()
+    before = snapshot(copy.published)
+    _edit_two_files(copy)
+    replaced: list[str] = []
+    real_replace = Path.replace
+
+    def replace(self: Path, target: str | os.PathLike[str]) -> Path:
+        target = Path(target)
+        if target.parent in (copy.published, tmp_path):
+            if target.name == fail_on:
+                raise error
+            replaced.append(target.name)
+        return real_replace(self, target)
+
+    monkeypatch.setattr(Path, "replace", replace)
+    with pytest.raises(raised) as info:
+        copy.publish(note="half")
+    monkeypatch.undo()
+    assert "condition_findings.csv" in replaced  # the first file really was replaced ...
+    assert snapshot(copy.published) == before  # ... and put back, like every other file
+    assert changelog.read_bytes() == log_before
+    assert not list(copy.published.glob(".*.tmp"))
+    if raised is PublishError:
+        assert "previous files were put back" in str(info.value)
+    # The working copy keeps the edits, so the analyst can publish again.
+    assert copy.changed_files() == ["condition_findings.csv", "triage_rules.csv"]
+    assert copy.publish().published
+    assert snapshot(copy.published) != before
+
+
+def test_install_that_does_not_validate_is_rolled_back(copy: WorkingCopy, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    before = snapshot(copy.published)
+    _edit_two_files(copy)
+    real_validate = editor_mod.validate_knowledge_base
+
+    def validate(path: Path) -> list[Problem]:
+        if Path(path) == copy.published:
+            return [Problem("triage_rules.csv", "damaged while installing", line=2)]
+        return real_validate(path)
+
+    monkeypatch.setattr(editor_mod, "validate_knowledge_base", validate)
+    result = copy.publish()
+    assert not result.published
+    assert [p.message for p in result.problems] == ["damaged while installing"]
+    assert "put back" in result.message
+    assert snapshot(copy.published) == before
+    assert not (tmp_path / "kb-changelog.md").exists()
+
+
+def test_backups_and_changelog_default_beside_the_published_folder(
+        data_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert default_backup_root(DATA) == DEFAULT_BACKUPS
+    assert default_changelog(DATA) == DEFAULT_CHANGELOG
+    repo_log = DEFAULT_CHANGELOG.read_bytes() if DEFAULT_CHANGELOG.is_file() else None
+    repo_backups = sorted(DEFAULT_BACKUPS.iterdir()) if DEFAULT_BACKUPS.is_dir() else None
+    monkeypatch.setenv("UPPERBACK_DATA", str(data_copy))
+    beside = data_copy.parent
+    assert default_backup_root() == beside / "kb-backups"
+    assert default_changelog() == beside / "kb-changelog.md"
+    with WorkingCopy() as wc:
+        assert wc.published == data_copy
+        assert (wc.backup_root, wc.changelog) == (beside / "kb-backups",
+                                                  beside / "kb-changelog.md")
+        wc.set_cell("triage_rules", 0, "label", "Numbness, saddle or legs")
+        result = wc.publish(note="on a copy")
+    assert result.published
+    assert result.backup is not None
+    assert result.backup.parent == beside / "kb-backups"
+    assert "Note: on a copy" in (beside / "kb-changelog.md").read_text(encoding="utf-8")
+    backups = list_backups()
+    assert [b.path for b in backups] == [result.backup]
+    assert restore_backup(backups[0].name).published
+    assert (beside / "kb-changelog.md").read_text(encoding="utf-8").count("\n## ") == 2
+    # The repository's changelog and backups were not touched.
+    assert (DEFAULT_CHANGELOG.read_bytes() if DEFAULT_CHANGELOG.is_file() else None) == repo_log
+    assert (sorted(DEFAULT_BACKUPS.iterdir()) if DEFAULT_BACKUPS.is_dir() else None) \
+        == repo_backups

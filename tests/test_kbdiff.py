@@ -12,7 +12,7 @@ import pytest
 
 import upperback
 from upperback import CohortError, KnowledgeBase
-from upperback.kbdiff import diff_folders, impact, impact_of_files
+from upperback.kbdiff import diff_folders, folder_version, impact, impact_of_files
 from upperback.synth import synthetic_cohort
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -106,3 +106,18 @@ def test_missing_descriptor(tmp_path: Path) -> None:
     (tmp_path / "d" / "datapackage.json").unlink()
     with pytest.raises(upperback.KnowledgeBaseError, match=r"datapackage\.json"):
         diff_folders(DATA, tmp_path / "d")
+
+
+def test_folder_version(data_copy: Path, tmp_path: Path) -> None:
+    version = folder_version(DATA)
+    assert version == upperback.load_knowledge_base(DATA).version
+    assert folder_version(str(data_copy)) == version
+    edit(data_copy, "triage_rules.csv", "Saddle or leg numbness,", "Saddle numbness,")
+    assert folder_version(data_copy) not in (version, "unreadable")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert folder_version(empty, unreadable="unreadable") == "unreadable"
+    with pytest.raises(upperback.KnowledgeBaseError):
+        folder_version(empty)
+    (data_copy / "sources.csv").unlink()  # descriptor readable, a declared file missing
+    assert folder_version(data_copy, unreadable="?") == "?"

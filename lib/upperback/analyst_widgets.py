@@ -19,15 +19,8 @@ from . import _model as m
 from ._errors import Problem, UpperbackError
 from ._loader import default_data_dir, load_knowledge_base
 from ._schema import read_descriptor
-from .editor import (
-    DEFAULT_BACKUPS,
-    DEFAULT_CHANGELOG,
-    PublishResult,
-    WorkingCopy,
-    list_backups,
-    restore_backup,
-)
-from .kbdiff import Impact, KbDiff, diff_folders, impact, impact_of_files
+from .editor import PublishResult, WorkingCopy, list_backups, restore_backup
+from .kbdiff import Impact, KbDiff, diff_folders, folder_version, impact, impact_of_files
 
 #: Synthetic patients used to show an edit's impact (quick enough to run on every click).
 IMPACT_PATIENTS = 2000
@@ -122,10 +115,11 @@ class EditorApp:
     """The knowledge-base editor: grid, add/delete, diff, impact, publish, backups."""
 
     def __init__(self, published: str | os.PathLike[str] | None = None, *,
-                 backup_root: str | os.PathLike[str] = DEFAULT_BACKUPS,
-                 changelog: str | os.PathLike[str] = DEFAULT_CHANGELOG) -> None:
+                 backup_root: str | os.PathLike[str] | None = None,
+                 changelog: str | os.PathLike[str] | None = None) -> None:
+        # Backups and changelog default to those of the published folder (see `editor`).
         self.copy = WorkingCopy(published, backup_root=backup_root, changelog=changelog)
-        self.backup_root = Path(backup_root)
+        self.backup_root = self.copy.backup_root
         self.message = w.HTML().add_class("ub-message")
         guard = _guarded(self.message)
         self.header = w.HTML(_banner("Knowledge-base editor", self.copy.version))
@@ -268,8 +262,8 @@ class EditorApp:
 
 
 def editor_app(published: str | os.PathLike[str] | None = None, *,
-               backup_root: str | os.PathLike[str] = DEFAULT_BACKUPS,
-               changelog: str | os.PathLike[str] = DEFAULT_CHANGELOG) -> EditorApp:
+               backup_root: str | os.PathLike[str] | None = None,
+               changelog: str | os.PathLike[str] | None = None) -> EditorApp:
     return EditorApp(published, backup_root=backup_root, changelog=changelog)
 
 
@@ -279,7 +273,7 @@ class DictionaryApp:
     def __init__(self, folder: str | os.PathLike[str] | None = None) -> None:
         self.folder = Path(folder) if folder is not None else default_data_dir()
         self.spec = read_descriptor(self.folder)
-        self.header = w.HTML(_banner("Data dictionary", self._version()))
+        self.header = w.HTML(_banner("Data dictionary", folder_version(self.folder)))
         self.table = w.Dropdown(options=[(f"{t.title} ({t.path})", n)
                                          for n, t in self.spec.tables.items()],
                                 description="Table")
@@ -289,11 +283,6 @@ class DictionaryApp:
         self.search.observe(lambda _: self._render(), names="value")
         self._render()
         self.widget = w.VBox([self.header, w.HBox([self.table, self.search]), self.view])
-
-    def _version(self) -> str:
-        from ._loader import content_version
-
-        return content_version(self.folder, self.spec)
 
     def _render(self) -> None:
         t = self.spec.tables[str(self.table.value)]
@@ -331,7 +320,8 @@ class ImpactApp:
         data = default_data_dir()
         self.message = w.HTML().add_class("ub-message")
         self.header = w.HTML(_banner("Impact of a knowledge-base change",
-                                     f"{self._version(data)} (published)"))
+                                     f"{folder_version(data, unreadable='unreadable')} "
+                                     "(published)"))
         self.old = w.Text(str(old or data), description="Old folder")
         self.new = w.Text(str(new or data), description="New folder")
         self.cohort = w.Text(str(cohort or ""), description="Cohort file",
@@ -343,15 +333,6 @@ class ImpactApp:
         self.widget = w.VBox([self.header, self.message,
                               w.VBox([self.old, self.new, self.cohort, self.button]),
                               self.diff_view, self.impact_view])
-
-    @staticmethod
-    def _version(folder: Path) -> str:
-        from ._loader import content_version
-
-        try:
-            return content_version(folder, read_descriptor(folder))
-        except UpperbackError:
-            return "unreadable"
 
     def _compare(self, _: object = None) -> None:
         from .synth import synthetic_cohort

@@ -2,9 +2,17 @@
 
 Edits go to a working copy in a temporary folder. Publishing validates the whole working copy
 (schema, cross-table rules and safety cases) and writes nothing while any problem remains; then
-it backs up the published folder to `kb-backups/<timestamp>/` (outside `data/`), replaces each
-changed file atomically and appends an entry to the knowledge-base changelog. Unchanged rows
-keep their exact text, so a file's diff shows only what the analyst changed.
+it backs up the published folder to `<backups>/<timestamp>/` (outside the published folder),
+replaces each changed file atomically, checks that the published folder validates and appends an
+entry to the knowledge-base changelog. The publish is all or nothing for the knowledge base as a
+whole: if anything fails (or is interrupted) part-way, every file already replaced is put back
+from the backup before the error is raised. Unchanged rows keep their exact text, so a file's
+diff shows only what the analyst changed.
+
+Where backups and the changelog go, unless given explicitly: for the repository's own `data/`
+folder, `kb-backups/` and `docs/kb-changelog.md` in the repository; for any other published
+folder (say `UPPERBACK_DATA=/tmp/copy`), `kb-backups/` and `kb-changelog.md` beside it
+(`/tmp/kb-backups/`, `/tmp/kb-changelog.md`), so editing a copy never touches the repository.
 """
 
 from __future__ import annotations
@@ -22,11 +30,13 @@ from pathlib import Path
 
 from ._errors import Problem, PublishError
 from ._io import save_atomic
-from ._loader import content_version, default_data_dir, validate_knowledge_base
+from ._loader import default_data_dir, validate_knowledge_base
 from ._schema import DESCRIPTOR, read_descriptor
-from .kbdiff import KbDiff, diff_folders
+from .kbdiff import KbDiff, diff_folders, folder_version
 
 REPO = Path(__file__).resolve().parents[2]
+REPO_DATA = REPO / "data"
+#: Backups and changelog of the repository's own `data/` folder.
 DEFAULT_BACKUPS = REPO / "kb-backups"
 DEFAULT_CHANGELOG = REPO / "docs" / "kb-changelog.md"
 _CHANGELOG_HEAD = ("# Knowledge-base changelog\n\nOne entry per publish or restore, appended by "
@@ -118,30 +128,56 @@ class Backup:
     version: str
 
 
-def list_backups(backup_root: Path = DEFAULT_BACKUPS) -> list[Backup]:
-    """Backups, newest first."""
-    if not backup_root.is_dir():
-        return []
-    out = []
-    for p in sorted(backup_root.iterdir(), reverse=True):
-        if (p / DESCRIPTOR).is_file():
-            try:
-                version = content_version(p, read_descriptor(p))
-            except Exception:  # a damaged backup is still listed, as such
-                version = "unreadable"
-            out.append(Backup(p.name, p, version))
-    return out
-
-
-def _version(folder: Path) -> str:
+def _is_repo_data(published: Path) -> bool:
     try:
-        return content_version(folder, read_descriptor(folder))
-    except Exception:  # a broken published folder must not block a restore
-        return "unreadable"
+        return published.resolve() == REPO_DATA.resolve()
+    except OSError:
+        return False
+
+
+def default_backup_root(published: str | os.PathLike[str] | None = None) -> Path:
+    """Where backups of `published` (default: the published folder) go unless told otherwise:
+    the repository's `kb-backups/` for its own `data/`, else `kb-backups/` beside `published`."""
+    folder = Path(published) if published is not None else default_data_dir()
+    return DEFAULT_BACKUPS if _is_repo_data(folder) else folder.absolute().parent / "kb-backups"
+
+
+def default_changelog(published: str | os.PathLike[str] | None = None) -> Path:
+    """The changelog of `published` unless told otherwise: the repository's
+    `docs/kb-changelog.md` for its own `data/`, else `kb-changelog.md` beside `published`."""
+    folder = Path(published) if published is not None else default_data_dir()
+    return (DEFAULT_CHANGELOG if _is_repo_data(folder)
+            else folder.absolute().parent / "kb-changelog.md")
+
+
+def list_backups(backup_root: str | os.PathLike[str] | None = None) -> list[Backup]:
+    """Backups, newest first (default: those of the published folder)."""
+    root = Path(backup_root) if backup_root is not None else default_backup_root()
+    if not root.is_dir():
+        return []
+    # A damaged backup is still listed, as such.
+    return [Backup(p.name, p, folder_version(p, unreadable="unreadable"))
+            for p in sorted(root.iterdir(), reverse=True) if (p / DESCRIPTOR).is_file()]
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError):
+        return str(exc.strerror or exc)
+    return str(exc) or type(exc).__name__
+
+
+def _roll_back(backup: Path, published: Path, names: Sequence[str]) -> None:
+    """Make each of `names` in `published` what it was in `backup` again (absent if absent)."""
+    for n in names:
+        if (backup / n).is_file():
+            if _digest(backup, [n]) != _digest(published, [n]):
+                save_atomic(published / n, (backup / n).read_bytes())
+        else:
+            (published / n).unlink(missing_ok=True)
 
 
 def _install(source: Path, published: Path, backup_root: Path, changelog: Path, *,
@@ -157,68 +193,93 @@ def _install(source: Path, published: Path, backup_root: Path, changelog: Path, 
         return PublishResult(False, f"Not published: {count} problem{'s' * (count != 1)} to fix "
                              "first. "
                              "Nothing was written.", problems)
-    old_version = _version(published)
+    # A broken published folder must not block a restore.
+    old_version = folder_version(published, unreadable="unreadable")
     stamp = _now().strftime("%Y%m%dT%H%M%S%fZ")
     backup = backup_root / stamp
     backup.mkdir(parents=True, exist_ok=False)
-    for n in _files(published):
-        save_atomic(backup / n, (published / n).read_bytes())
-    done: list[str] = []
+    try:
+        for n in _files(published):
+            save_atomic(backup / n, (published / n).read_bytes())
+    except BaseException:
+        shutil.rmtree(backup, ignore_errors=True)  # nothing published was touched
+        raise
     try:
         for n in changed:
             if (source / n).is_file():
                 save_atomic(published / n, (source / n).read_bytes())
             else:
                 (published / n).unlink(missing_ok=True)
-            done.append(n)
-    except OSError as exc:
-        for n in done:  # put back what was already replaced
-            if (backup / n).is_file():
-                save_atomic(published / n, (backup / n).read_bytes())
-            else:
-                (published / n).unlink(missing_ok=True)
-        raise PublishError(f"could not write {published}: {exc.strerror or exc}; the previous "
-                           "files were put back") from None
-    new_version = _version(published)
-    tables = sorted({Path(n).stem for n in changed})
-    entry = [f"\n## {_now():%Y-%m-%d %H:%M} UTC: {old_version} -> {new_version}\n",
-             f"- {action}",
-             f"- Tables changed: {', '.join(tables)}",
-             f"- Backup of the previous version: {backup_root.name}/{stamp}"]
-    if editor:
-        entry.append(f"- Editor: {' '.join(editor.split())}")
-    if note:
-        entry.append(f"- Note: {' '.join(note.split())}")
-    current = changelog.read_text(encoding="utf-8") if changelog.is_file() else _CHANGELOG_HEAD
-    changelog.parent.mkdir(parents=True, exist_ok=True)
-    save_atomic(changelog, current + "\n".join(entry) + "\n")
+        after = validate_knowledge_base(published)
+        if after:
+            _roll_back(backup, published, changed)
+            count = len(after)
+            return PublishResult(False, f"Not published: the installed files did not validate "
+                                 f"({count} problem{'s' * (count != 1)}), so the previous files "
+                                 "were put back.", tuple(after), backup=backup)
+        new_version = folder_version(published)
+        tables = sorted({Path(n).stem for n in changed})
+        entry = [f"\n## {_now():%Y-%m-%d %H:%M} UTC: {old_version} -> {new_version}\n",
+                 f"- {action}",
+                 f"- Tables changed: {', '.join(tables)}",
+                 f"- Backup of the previous version: {backup_root.name}/{stamp}"]
+        if editor:
+            entry.append(f"- Editor: {' '.join(editor.split())}")
+        if note:
+            entry.append(f"- Note: {' '.join(note.split())}")
+        current = (changelog.read_text(encoding="utf-8") if changelog.is_file()
+                   else _CHANGELOG_HEAD)
+        changelog.parent.mkdir(parents=True, exist_ok=True)
+        save_atomic(changelog, current + "\n".join(entry) + "\n")  # the last step
+    except BaseException as exc:
+        try:
+            _roll_back(backup, published, changed)
+        except BaseException as again:
+            raise PublishError(
+                f"could not publish to {published} ({_reason(exc)}) nor put the previous files "
+                f"back ({_reason(again)}): restore backup {stamp} from {backup_root}") from exc
+        if not isinstance(exc, Exception):  # KeyboardInterrupt, SystemExit: keep their meaning
+            raise
+        raise PublishError(f"could not publish to {published}: {_reason(exc)}; the previous "
+                           "files were put back") from exc
     return PublishResult(True, f"{action}: {', '.join(changed)} ({old_version} -> "
                          f"{new_version}). Previous version backed up as {stamp}.",
                          (), tuple(changed), old_version, new_version, backup)
 
 
-def restore_backup(name: str, published: Path | None = None, *,
-                   backup_root: Path = DEFAULT_BACKUPS,
-                   changelog: Path = DEFAULT_CHANGELOG, note: str | None = None) -> PublishResult:
+def restore_backup(name: str, published: str | os.PathLike[str] | None = None, *,
+                   backup_root: str | os.PathLike[str] | None = None,
+                   changelog: str | os.PathLike[str] | None = None,
+                   note: str | None = None) -> PublishResult:
     """Make backup `name` the published knowledge base again (validated; the current version is
-    itself backed up first, so a restore can be undone)."""
-    target = published or default_data_dir()
-    source = backup_root / name
+    itself backed up first, so a restore can be undone). Backups and changelog default to those
+    of `published` (see the module docstring)."""
+    target = Path(published) if published is not None else default_data_dir()
+    root = Path(backup_root) if backup_root is not None else default_backup_root(target)
+    log = Path(changelog) if changelog is not None else default_changelog(target)
+    source = root / name
     if not (source / DESCRIPTOR).is_file():
-        raise PublishError(f"there is no backup '{name}' in {backup_root}")
-    return _install(source, target, backup_root, changelog,
+        raise PublishError(f"there is no backup '{name}' in {root}")
+    return _install(source, target, root, log,
                     action=f"Restored backup {name}", note=note, editor=None)
 
 
 class WorkingCopy:
-    """A private copy of the published knowledge base to edit, check and publish."""
+    """A private copy of the published knowledge base to edit, check and publish.
+
+    `backup_root` and `changelog` default to those of `published`: the repository's
+    `kb-backups/` and `docs/kb-changelog.md` for its own `data/`, else `kb-backups/` and
+    `kb-changelog.md` beside the published folder.
+    """
 
     def __init__(self, published: str | os.PathLike[str] | None = None, *,
-                 backup_root: str | os.PathLike[str] = DEFAULT_BACKUPS,
-                 changelog: str | os.PathLike[str] = DEFAULT_CHANGELOG) -> None:
+                 backup_root: str | os.PathLike[str] | None = None,
+                 changelog: str | os.PathLike[str] | None = None) -> None:
         self.published = Path(published) if published is not None else default_data_dir()
-        self.backup_root = Path(backup_root)
-        self.changelog = Path(changelog)
+        self.backup_root = (Path(backup_root) if backup_root is not None
+                            else default_backup_root(self.published))
+        self.changelog = (Path(changelog) if changelog is not None
+                          else default_changelog(self.published))
         self.folder = Path(tempfile.mkdtemp(prefix="upperback-edit-"))
         self._tables: dict[str, _Table] = {}
         self.reset()
@@ -230,7 +291,7 @@ class WorkingCopy:
             p.unlink()
         names = _files(self.published)
         for n in names:
-            shutil.copyfile(self.published / n, self.folder / n)
+            save_atomic(self.folder / n, (self.published / n).read_bytes())
         self._baseline = _digest(self.published, names)
         self._tables.clear()
         self._spec = read_descriptor(self.folder)
@@ -248,7 +309,7 @@ class WorkingCopy:
     @property
     def version(self) -> str:
         """The published version this copy was taken from."""
-        return _version(self.published)
+        return folder_version(self.published, unreadable="unreadable")
 
     def tables(self) -> list[str]:
         return list(self._spec.tables)

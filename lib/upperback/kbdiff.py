@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import _model as m
+from ._errors import UpperbackError
 from ._schema import read_descriptor
 
 if TYPE_CHECKING:
@@ -90,10 +91,21 @@ def _rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
         return list(reader.fieldnames or []), rows
 
 
-def _version(folder: Path) -> str:
+def folder_version(folder: str | os.PathLike[str], *, unreadable: str | None = None) -> str:
+    """The content version of a knowledge-base folder (descriptor version plus content hash).
+
+    A folder whose descriptor or files cannot be read raises, unless `unreadable` is given: then
+    that text is returned instead (for listings that must not fail on a damaged folder).
+    """
     from ._loader import content_version
 
-    return content_version(folder, read_descriptor(folder))
+    path = Path(folder)
+    try:
+        return content_version(path, read_descriptor(path))
+    except (UpperbackError, OSError, ValueError):
+        if unreadable is None:
+            raise
+        return unreadable
 
 
 def diff_folders(old: str | os.PathLike[str], new: str | os.PathLike[str]) -> KbDiff:
@@ -130,7 +142,7 @@ def diff_folders(old: str | os.PathLike[str], new: str | os.PathLike[str]) -> Kb
         )
         if not t.empty:
             out.append(t)
-    return KbDiff(_version(a), _version(b), tuple(out))
+    return KbDiff(folder_version(a), folder_version(b), tuple(out))
 
 
 # --- impact on a cohort ----------------------------------------------------------------------
