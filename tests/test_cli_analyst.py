@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -54,7 +56,7 @@ def test_synth_then_triage_then_impact(capsys: pytest.CaptureFixture[str], tmp_p
     assert "SYN" not in err
     result = pd.read_csv(out_path, dtype=str, keep_default_na=False)
     assert list(result.columns) == ["patient_id", "urgency", "fired_rules",
-                                    "unanswered_red_flags"]
+                                    "unanswered_red_flags", "kb_version"]
     assert len(result) == 120
     code, out, _ = run(capsys, "impact", "--old", str(DATA), "--new", str(DATA), "--cohort",
                        str(cohort), "--json")
@@ -105,3 +107,17 @@ def test_errors_and_exit_codes(capsys: pytest.CaptureFixture[str], tmp_path: Pat
     assert message in err
     assert "Traceback" not in err
     assert not (tmp_path / "out.csv").exists()
+
+
+@pytest.mark.parametrize("first", ["upperback._cli_analyst", "upperback.cli"])
+def test_analyst_commands_import_either_way_round(first: str) -> None:
+    """`_cli_analyst` imports its helpers from `cli`, which imports it only lazily: no cycle,
+    whichever module is imported first."""
+    code = (f"import {first}; from upperback.cli import build_parser; "
+            "from upperback import _cli_analyst, cli; "
+            "assert _cli_analyst._print_json is cli._print_json; "
+            "build_parser().parse_args(['diff', 'a', 'b'])")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+    done = subprocess.run([sys.executable, "-m", "upperback", "--help"], check=True,
+                          capture_output=True, text=True, timeout=120)
+    assert "cohort-triage" in done.stdout

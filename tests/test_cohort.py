@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import upperback
-from upperback import CohortError, KnowledgeBase
+from upperback import DISCLAIMER, CohortError, KnowledgeBase
+from upperback import cohort as cohort_module
 from upperback.cohort import plan_for, triage_file, triage_frame
 from upperback.synth import synthetic_cohort
 
@@ -98,9 +100,13 @@ def test_bad_value_in_a_later_chunk_names_the_line(kb: KnowledgeBase, tmp_path: 
 @pytest.mark.parametrize(("keep", "message"), [
     (["site"], "--keep column 'site' is not in the file"),
     (["fever"], "is a finding or a result column"),
+    (["kb_version"], "is a finding or a result column"),
+    (["patient_id"], "--keep 'patient_id' is not needed"),
+    (["region", "region"], "--keep column 'region' is given twice"),
 ])
 def test_bad_keep(kb: KnowledgeBase, tmp_path: Path, keep: list[str], message: str) -> None:
-    src = write(tmp_path / "in.csv", ["patient_id", "fever"], [["p1", "true"]])
+    src = write(tmp_path / "in.csv", ["patient_id", "region", "fever", "kb_version"],
+                [["p1", "north", "true", "x"]])
     with pytest.raises(CohortError, match=message):
         triage_file(src, tmp_path / "out.csv", kb, keep=keep)
 
@@ -127,8 +133,15 @@ def test_file_round_trip_keep_and_progress(kb: KnowledgeBase, tmp_path: Path,
     assert seen == [20, 40, 50]
     out = (pd.read_csv(tmp_path / out_name, dtype=str, keep_default_na=False)
            if out_name.endswith(".csv") else pd.read_parquet(tmp_path / out_name).fillna(""))
-    assert list(out.columns) == ["patient_id", "site", "urgency", "fired_rules",
-                                 "unanswered_red_flags"]
+    columns = ["patient_id", "site", "urgency", "fired_rules", "unanswered_red_flags"]
+    if out_name.endswith(".csv"):
+        assert list(out.columns) == [*columns, "kb_version"]
+        assert set(out["kb_version"]) == {kb.version}
+    else:
+        assert list(out.columns) == columns
+        meta = pq.read_schema(tmp_path / out_name).metadata
+        assert meta[b"kb_version"].decode() == kb.version
+        assert meta[b"disclaimer"].decode() == DISCLAIMER
     assert list(out["site"]) == list(frame["site"])
     assert rows_of(out) == rows_of(triage_frame(frame.drop(columns="site"), plan_for(kb)))
     assert summary.rows == 50
@@ -159,3 +172,66 @@ def test_dask_local_cluster_matches_pandas(kb: KnowledgeBase, tmp_path: Path) ->
     with pytest.raises(CohortError, match="line 301"):
         triage_file(src, tmp_path / "dask2.csv", kb, engine="dask")
     assert not (tmp_path / "dask2.csv").exists()
+
+
+@pytest.mark.parametrize("out_name", ["out.csv", "out.parquet"])
+def test_header_only_output_carries_the_version(kb: KnowledgeBase, tmp_path: Path,
+                                                out_name: str) -> None:
+    src = write(tmp_path / "in.csv", ["patient_id", "fever"], [])
+    triage_file(src, tmp_path / out_name, kb)
+    if out_name.endswith(".csv"):
+        assert (tmp_path / out_name).read_text().splitlines() == [
+            "patient_id,urgency,fired_rules,unanswered_red_flags,kb_version"]
+    else:
+        assert pq.read_schema(tmp_path / out_name).metadata[b"kb_version"] == kb.version.encode()
+
+
+# Every id holds "SECRET": no message may quote it. `block` shrinks the raw-check block size so
+# that lines straddle blocks.
+@pytest.mark.parametrize(("text", "block", "message"), [
+    # one cell too many on every row: pandas would take the ids as the index
+    ("patient_id,fever\nSECRET1,true,x\nSECRET2,false,y\n", None,
+     r"line 2: the row has too many cells \(3, the header has 2\)"),
+    ("patient_id,fever\nSECRET1,true\nSECRET2\n", None,
+     r"line 3: the row has too few cells \(1, the header has 2\)"),
+    ("patient_id,fever\nSECRET1,true\nSECRET2,false\nSECRET3,true,x,y\n", None,
+     "line 4: the row has too many cells"),
+    ("patient_id,fever\r\nSECRET1,true\r\n\r\nSECRET2\r\n", None,  # blank line counted
+     "line 4: the row has too few cells"),
+    ("patient_id,fever\nSECRET1,true\nSECRET2", None, "line 3: the row has too few cells"),
+    ("patient_id,fever\n" + "SECRET1,true\n" * 20 + "SECRET2,,\n", 7,
+     "line 22: the row has too many cells"),
+    ('patient_id,fever\n"SECRET1,a",true\n"SECRET2\nb"\n', None,  # quoted: csv module
+     "line 4: the row has too few cells"),
+    ("patient_id,fever\rSECRET1,true\rSECRET2,true,\r", None,  # old Mac breaks: csv module
+     "line 3: the row has too many cells"),
+])
+@pytest.mark.parametrize("engine", ["pandas", "dask"])
+def test_uneven_rows_name_the_line(kb: KnowledgeBase, tmp_path: Path,
+                                   monkeypatch: pytest.MonkeyPatch, text: str,
+                                   block: int | None, message: str, engine: str) -> None:
+    if block is not None:
+        monkeypatch.setattr(cohort_module, "_BLOCK", block)
+    src = tmp_path / "in.csv"
+    src.write_bytes(text.encode())
+    with pytest.raises(CohortError, match=message) as err:
+        triage_file(src, tmp_path / "out.csv", kb, engine=engine)
+    assert "SECRET" not in str(err.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
+
+
+@pytest.mark.parametrize(("text", "block"), [
+    ("patient_id,fever\r\nSECRET1,true\r\n\r\nSECRET2,\r\n", None),
+    ("patient_id,fever\n" + "SECRET1,true\n" * 20 + "SECRET2,", 5),
+    ('patient_id,fever\n"SECRET1,a",true\n"SECRET2\nb",\n', None),
+    ("patient_id\nSECRET1\nSECRET2\n", 4),
+    ("patient_id,fever\rSECRET1,true\rSECRET2,\r", None),
+])
+def test_even_rows_pass_the_check(kb: KnowledgeBase, tmp_path: Path,
+                                  monkeypatch: pytest.MonkeyPatch, text: str,
+                                  block: int | None) -> None:
+    if block is not None:
+        monkeypatch.setattr(cohort_module, "_BLOCK", block)
+    src = tmp_path / "in.csv"
+    src.write_bytes(text.encode())
+    assert triage_file(src, tmp_path / "out.csv", kb).rows == text.count("SECRET")

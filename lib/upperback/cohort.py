@@ -5,6 +5,15 @@ Vectorised with numpy from the rules table (no per-row Python), giving exactly w
 bounded; the Dask path maps the same pandas function over partitions. Output is written to a
 temporary file beside the target and renamed into place: all or nothing.
 
+A CSV must have one cell per header column on every row: a row with too few or too many cells is
+an error naming its line (pandas would otherwise shift the answers or read the gap as
+"unanswered"). The rows are counted from the raw bytes before parsing, which costs one fast pass.
+
+Every output carries the knowledge-base version it was triaged with: a CSV output ends with a
+constant `kb_version` column (after `patient_id`, the --keep columns, `urgency`, `fired_rules` and
+`unanswered_red_flags`); a Parquet output keeps those columns and puts `kb_version` and the
+decision-support `disclaimer` in its schema metadata.
+
 Progress is reported through a callback with counts only: never a patient value.
 """
 
@@ -33,6 +42,8 @@ Progress = Callable[[int, "int | None"], None]
 
 ID_COLUMN = "patient_id"
 RESULT_COLUMNS = ("urgency", "fired_rules", "unanswered_red_flags")
+#: The constant last column of a CSV output (Parquet carries it in the schema metadata).
+KB_VERSION_COLUMN = "kb_version"
 #: Rows per CSV chunk: about 100 MB of working memory for the shipped knowledge base.
 CHUNK_ROWS = 200_000
 _TRUE = frozenset({"true", "yes", "1"})
@@ -132,10 +143,16 @@ def check_columns(columns: Sequence[str], plan: Plan, keep: Sequence[str] = (),
         seen.add(c)
     if ID_COLUMN not in seen:
         raise CohortError(f"there is no '{ID_COLUMN}' column: add one (a pseudonymous id per row)")
+    if ID_COLUMN in keep:
+        raise CohortError(f"--keep '{ID_COLUMN}' is not needed: the output always starts with it")
+    twice = [k for i, k in enumerate(keep) if k in keep[:i]]
+    if twice:
+        raise CohortError(f"--keep column '{twice[0]}' is given twice: give it once")
     missing = [k for k in keep if k not in seen]
     if missing:
         raise CohortError(f"--keep column '{missing[0]}' is not in the file")
-    clash = [k for k in keep if k in plan.findings or k in RESULT_COLUMNS]
+    clash = [k for k in keep
+             if k in plan.findings or k in RESULT_COLUMNS or k == KB_VERSION_COLUMN]
     if clash:
         raise CohortError(f"--keep column '{clash[0]}' is a finding or a result column: "
                           "findings are read as answers and results are added anyway")
@@ -258,6 +275,68 @@ def read_columns(path: Path) -> list[str]:
     return [h.strip() for h in header]
 
 
+#: Bytes per block of the raw row-length check.
+_BLOCK = 1 << 24
+
+
+def check_row_lengths(path: Path, n_columns: int) -> None:
+    """Raise CohortError naming the first CSV line whose cell count differs from the header's.
+
+    Blank lines are skipped, as pandas skips them. Without a quote character the cells are counted
+    from the commas of each line with numpy (a block at a time); a file with quotes is counted by
+    the csv module instead, which knows quoted commas and line breaks (and a bare carriage return
+    as a line break).
+    """
+    with path.open("rb") as fh:
+        header = fh.readline(1 << 20)
+        # Quotes or a bare carriage return (old Mac line breaks): the csv module decides.
+        fast = header.endswith(b"\n") and not any(
+            c in header.rstrip(b"\r\n") for c in (b'"', b"\r"))
+        line = 1  # lines read so far
+        while fast:
+            block = fh.read(_BLOCK)
+            if not block:
+                return
+            if not block.endswith(b"\n"):
+                block += fh.readline()
+            if b'"' in block or (b"\r" in block
+                                 and block.count(b"\r") != block.count(b"\r\n")):
+                break
+            buf = np.frombuffer(block, dtype=np.uint8)
+            ends = np.flatnonzero(buf == 10)
+            if not block.endswith(b"\n"):
+                ends = np.append(ends, len(buf))
+            starts = np.concatenate(([0], ends[:-1] + 1))
+            # Commas per line: differences of the running comma count at each line's end.
+            cum = np.cumsum(buf == 44, dtype=np.int32)
+            commas = np.diff(cum[np.minimum(ends, len(buf) - 1)], prepend=0)
+            # A line's length without its line break; 0 is a blank line.
+            length = ends - starts - ((ends > starts) & (buf[np.maximum(ends - 1, 0)] == 13))
+            bad = np.flatnonzero((commas != n_columns - 1) & (length > 0))
+            if bad.size:
+                i = int(bad[0])
+                _uneven(path, line + i + 1, int(commas[i]) + 1, n_columns)
+            line += len(ends)
+    # The csv module from the start (quoted line breaks make bytes and rows differ).
+    try:
+        with path.open(encoding="utf-8", newline="") as fh:
+            reader = csv.reader(fh)
+            next(reader, None)
+            for row in reader:
+                if row and len(row) != n_columns:
+                    _uneven(path, reader.line_num, len(row), n_columns)
+    except UnicodeDecodeError:
+        raise CohortError(f"{path} is not UTF-8 text: save it as CSV UTF-8") from None
+
+
+def _uneven(path: Path, line: int, cells: int, n_columns: int) -> None:
+    few = "too few" if cells < n_columns else "too many"
+    raise CohortError(
+        f"{path.name}, line {line}: the row has {few} cells ({cells}, the header has "
+        f"{n_columns}): give every row one cell per column, and leave a cell empty for "
+        "unanswered")
+
+
 def iter_chunks(path: Path, columns: Sequence[str],
                 chunk_rows: int = CHUNK_ROWS) -> Iterator[tuple[int, pd.DataFrame]]:
     """(first data row index, frame) per chunk, every column as text (Parquet keeps its types)."""
@@ -275,9 +354,12 @@ def iter_chunks(path: Path, columns: Sequence[str],
     # keep_default_na=False: "NA" or "null" must be an error, never a silent "unanswered".
     done = 0
     try:
+        check_row_lengths(path, len(columns))
         with pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""],
                          chunksize=chunk_rows, encoding="utf-8") as reader:
             for frame in reader:
+                if not isinstance(frame.index, pd.RangeIndex):  # pandas took a column as index
+                    raise CohortError(f"{path.name}: the rows have more cells than the header")
                 frame.columns = list(columns)  # the stripped header names
                 yield done, frame
                 done += len(frame)
@@ -295,10 +377,15 @@ def located(exc: RowError, path: Path) -> CohortError:
 
 
 class _Sink:
-    """Appends result frames to a temporary file beside the target; `commit` renames it."""
+    """Appends result frames to a temporary file beside the target; `commit` renames it.
 
-    def __init__(self, target: Path) -> None:
+    A CSV gets the constant `kb_version` column last; Parquet gets `kb_version` and `disclaimer`
+    in its schema metadata.
+    """
+
+    def __init__(self, target: Path, kb_version: str) -> None:
         self.target = target
+        self.kb_version = kb_version
         self.kind = _kind(target)
         if not target.parent.is_dir():
             raise CohortError(f"{target.parent}: no such folder for the output")
@@ -310,6 +397,7 @@ class _Sink:
 
     def write(self, frame: pd.DataFrame) -> None:
         if self.kind == "csv":
+            frame = frame.assign(**{KB_VERSION_COLUMN: self.kb_version})
             frame.to_csv(self.tmp, mode="w" if self.rows == 0 else "a", header=self.rows == 0,
                          index=False, lineterminator="\n")
         else:
@@ -318,7 +406,13 @@ class _Sink:
 
             if self.writer is None:
                 table = pa.Table.from_pandas(frame, preserve_index=False)
-                self.writer = pq.ParquetWriter(self.tmp, table.schema)
+                schema = table.schema.with_metadata({
+                    **(table.schema.metadata or {}),
+                    b"kb_version": self.kb_version.encode(),
+                    b"disclaimer": m.DISCLAIMER.encode(),
+                })
+                table = table.replace_schema_metadata(schema.metadata)
+                self.writer = pq.ParquetWriter(self.tmp, schema)
             else:
                 table = pa.Table.from_pandas(frame, schema=self.writer.schema,
                                              preserve_index=False)
@@ -371,7 +465,7 @@ def triage_file(
     columns = read_columns(src)
     check_columns(columns, plan, keep)
     out_columns = [ID_COLUMN, *keep, *RESULT_COLUMNS]
-    sink = _Sink(dst)
+    sink = _Sink(dst, plan.kb_version)
     counts: dict[str, int] = dict.fromkeys(m.URGENCIES, 0)
     try:
         parts = (_dask_parts(src, columns, plan, keep, scheduler) if engine == "dask"
@@ -411,6 +505,7 @@ def _dask_parts(src: Path, columns: Sequence[str], plan: Plan, keep: Sequence[st
     if _kind(src) == "parquet":
         ddf = dd.read_parquet(src)
     else:
+        check_row_lengths(src, len(columns))
         ddf = dd.read_csv(src, dtype=str, keep_default_na=False, na_values=[""],
                           blocksize="64MB", encoding="utf-8")
         ddf.columns = list(columns)
