@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -11,10 +10,7 @@ from typing import Any
 
 from ._errors import CohortError
 from ._model import DISCLAIMER
-
-
-def _json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
+from .cli import _add_data, _print_json
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
@@ -22,7 +18,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
     diff = diff_folders(args.old_dir, args.new_dir)
     if args.json:
-        _json(diff.to_dict())
+        _print_json(diff.to_dict())
     else:
         print(diff.summary())
     return 0
@@ -66,7 +62,7 @@ def cmd_impact(args: argparse.Namespace) -> int:
 
     result = impact_of_files(args.old, args.new, args.cohort)
     if args.json:
-        _json({**result.to_dict(), "disclaimer": DISCLAIMER})
+        _print_json({**result.to_dict(), "disclaimer": DISCLAIMER})
     else:
         print(result.summary())
         print(DISCLAIMER)
@@ -75,8 +71,6 @@ def cmd_impact(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     """Add the analyst subcommands to the `upperback` parser (see issue 6)."""
-    from .cli import _add_data
-
     p = sub.add_parser("diff", help="rows added, removed and changed between two knowledge bases")
     p.add_argument("old_dir", metavar="OLD_DIR", type=Path)
     p.add_argument("new_dir", metavar="NEW_DIR", type=Path)
