@@ -136,6 +136,22 @@ def test_html_report_escapes_knowledge_base_text(kb: KnowledgeBase) -> None:
     assert "&lt;script&gt;" in html
 
 
+def test_html_report_matches_the_dashboard_wording(kb: KnowledgeBase) -> None:
+    """Access in words, what each option is for, what to ask first, and the shared sections."""
+    a = upperback.assess({"heavy_lifting": True}, kb)
+    html = export.render_html(a, kb, when=WHEN)
+    assert "(Over the counter)" in html
+    assert "(otc)" not in html
+    assert "For: Back strain" in html
+    assert "<span class='ub-check-before'><strong>Ask first:</strong>" in html
+    assert "class='ub-banner ub-u-incomplete'" in html
+    assert "Safety net:" in html
+    assert "data-condition='back_strain'" in html
+    emergency = export.render_html(upperback.assess({"saddle_or_leg_numbness": True}, kb), kb)
+    assert "No single answer would raise the urgency." in emergency
+    assert "href=" not in html + emergency  # a report does not link into a dashboard
+
+
 def test_cli_fhir_output_matches_library(kb: KnowledgeBase, tmp_path: Any) -> None:
     from upperback import cli
 

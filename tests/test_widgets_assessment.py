@@ -260,3 +260,23 @@ def test_unanswered_contraindication_is_shown_as_ask_first(kb: KnowledgeBase) ->
     app.set_answers({"heavy_lifting": True})
     assert "Ask first:" in app.results.value
     assert "Currently pregnant?" in app.results.value
+    assert "<span class='ub-check-before'>" in app.results.value
+    assert "(Over the counter)" in app.results.value
+
+
+def test_long_tail_of_causes_is_collapsed(app: AssessmentApp, kb: KnowledgeBase) -> None:
+    app.set_answers({f.finding_id: True for f in kb.findings_in_order() if f.kind == "history"})
+    assert app.assessment is not None
+    assert len(app.assessment.candidates) > 5
+    head, tail = app.results.value.split("<details class='ub-more'><summary>", 1)
+    assert head.count("data-condition=") == 5
+    assert tail.count("data-condition=") == len(app.assessment.candidates) - 5
+
+
+def test_screen_matches_the_report(app: AssessmentApp, kb: KnowledgeBase) -> None:
+    from upperback import _render
+
+    app.set_answers({"fever": True, "heavy_lifting": True})
+    assert app.assessment is not None
+    assert app.banner.value == _render.banner_html(app.assessment, kb, _render.SCREEN)
+    assert app.results.value == _render.results_html(app.assessment, kb, _render.SCREEN)

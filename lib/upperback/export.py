@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
-from ._citation import citation_html
+from . import _render
 from ._engine import Assessment
 from ._errors import InputFileError
 from ._model import DISCLAIMER, KnowledgeBase
@@ -36,18 +36,6 @@ EXT_NOTE = _EXT + "note"
 EXT_URGENCY = _EXT + "urgency"
 KB_VERSION_TAG_SYSTEM = "urn:upperback:kb-version"
 
-URGENCY_WORDS = {
-    "emergency": "EMERGENCY",
-    "see_provider": "SEE A PROVIDER",
-    "incomplete": "INCOMPLETE",
-    "self_care": "SELF-CARE",
-}
-CATEGORY_WORDS = {
-    "medication": "Medication",
-    "non_drug": "Non-drug care",
-    "procedure_surgery": "Procedures and surgery",
-}
-
 
 def _stamp(when: datetime | None) -> datetime:
     # A naive datetime is taken as local time; the stamp always carries its offset.
@@ -55,32 +43,26 @@ def _stamp(when: datetime | None) -> datetime:
     return when.astimezone() if when.tzinfo is None else when
 
 
-def _cite(kb: KnowledgeBase, source_id: str | None) -> str:
-    return citation_html(kb, source_id, css_class="src")
-
-
-def _label(kb: KnowledgeBase, finding_id: str) -> str:
-    f = kb.findings.get(finding_id)
-    return escape(f.label if f else finding_id)
-
-
 _PRINT_CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:60rem;margin:1.5rem auto;
  padding:0 1rem;color:#111;line-height:1.4}
 h1{font-size:1.5rem;margin-bottom:.2rem} h2{font-size:1.15rem;border-bottom:1px solid #999;
- margin-top:1.4rem}
+ margin-top:1.4rem} h3{font-size:1.05rem;margin:.8rem 0 .2rem}
 .meta td{padding:0 1rem .1rem 0;vertical-align:top}
 .disclaimer{border:2px solid #444;padding:.5rem .75rem;font-weight:600}
-.urgency{border:3px solid #000;padding:.6rem .8rem;font-size:1.1rem}
-.urgency-emergency{background:#fde2e1;border-color:#b00020}
-.urgency-see_provider{background:#fff1cc;border-color:#8a5a00}
-.urgency-incomplete{background:#e8eaf6;border-color:#303f9f}
-.urgency-self_care{background:#e3f4e6;border-color:#1b5e20}
-.warn{border-left:6px solid #b00020;padding:.3rem .6rem;background:#fff5f5}
-.src{color:#444;font-size:.9em} ul{margin-top:.2rem} li{margin-bottom:.25rem}
+.ub-banner{border:3px solid #000;padding:.6rem .8rem}
+.ub-banner .ub-word{font-size:1.25rem;font-weight:700;letter-spacing:.02em}
+.ub-banner>div{margin:.15rem 0}
+.ub-u-emergency{background:#fde2e1;border-color:#b00020}
+.ub-u-see_provider{background:#fff1cc;border-color:#8a5a00}
+.ub-u-incomplete{background:#e8eaf6;border-color:#303f9f}
+.ub-u-self_care{background:#e3f4e6;border-color:#1b5e20}
+.ub-warn{border-left:6px solid #b00020;padding:.3rem .6rem;background:#fff5f5;margin:.4rem 0}
+.ub-more summary{font-weight:600;margin:.3rem 0}
+.src{color:#444;font-size:.9em} ul,ol{margin-top:.2rem} li{margin-bottom:.25rem}
 @media print{body{margin:0;max-width:none;font-size:11pt}
- .urgency,.warn,.disclaimer{-webkit-print-color-adjust:exact;print-color-adjust:exact}
- h2{break-after:avoid} li{break-inside:avoid} a{color:#000;text-decoration:none}}
+ .ub-banner,.ub-warn,.disclaimer{-webkit-print-color-adjust:exact;print-color-adjust:exact}
+ h2,h3{break-after:avoid} li{break-inside:avoid} a{color:#000;text-decoration:none}}
 @page{margin:1.5cm}
 """
 
@@ -113,98 +95,10 @@ def render_html(
     if note:
         add(f"<h2>Note</h2><p style='white-space:pre-wrap'>{escape(note)}</p>")
 
-    add(f"<h2>Urgency</h2><div class='urgency urgency-{escape(a.urgency)}' "
-        f"data-urgency='{escape(a.urgency)}'><strong>{URGENCY_WORDS[a.urgency]}</strong>: "
-        f"{escape(a.headline)}<br>{escape(a.advice)} {_cite(kb, a.advice_source_id)}</div>")
-    if not a.emergency_screen_complete:
-        n = len(a.unanswered_emergency)
-        add(f"<p class='warn'><strong>Emergency screen incomplete: {n} question"
-            f"{'s' * (n != 1)} unanswered.</strong></p><ul>")
-        out.extend(f"<li>{_label(kb, f)}</li>" for f in a.unanswered_emergency)
-        add("</ul>")
-
-    add("<h2>Why: rules that fired</h2>")
-    if a.fired:
-        add("<ul>")
-        for r in a.fired:
-            add(f"<li><strong>{escape(r.label)}</strong> ({escape(URGENCY_WORDS[r.urgency])}): "
-                f"{escape(r.rationale)} Answers: "
-                f"{'; '.join(_label(kb, f) for f in r.findings)} {_cite(kb, r.source_id)}</li>")
-        add("</ul>")
-    else:
-        add("<p>No triage rule fired.</p>")
-    others = [f for f in a.unanswered_red_flags if f not in set(a.unanswered_emergency)]
-    if others:
-        add("<h2>Unanswered red-flag questions (see a provider)</h2><ul>")
-        out.extend(f"<li>{_label(kb, f)}</li>" for f in others)
-        add("</ul>")
-
-    add("<h2>Likely causes</h2>")
-    if a.candidates:
-        add("<ol>")
-        for c in a.candidates:
-            code = f", ICD-10-CM {escape(c.icd10cm)}" if c.icd10cm else ""
-            add(f"<li><strong>{escape(c.name)}</strong> (score {c.score:+d}{code})<br>For: "
-                + "; ".join(f"{escape(e.label)} (+{e.strength}: {escape(e.note)})"
-                            for e in c.supporting))
-            if c.against:
-                add("<br>Against: " + "; ".join(f"{escape(e.label)} (-{e.strength})"
-                                                 for e in c.against))
-            add(f" {_cite(kb, c.source_id)}</li>")
-        add("</ol>")
-    else:
-        add("<p>No cause stands out from the answers given.</p>")
-
-    add("<h2>Suggested work-up</h2><ul>")
-    for w in a.workup:
-        add(f"<li><strong>{escape(w.name)}</strong>: {escape(' '.join(w.reasons))} "
-            + " ".join(_cite(kb, s) for s in w.source_ids) + "</li>")
-    add("</ul>")
-
-    add("<h2>Treatment options</h2>")
-    if a.treatments_secondary:
-        add("<p class='warn'><strong>Emergency: these treatment options are secondary.</strong> "
-            "Arrange emergency care first.</p>")
-    for cat, words in CATEGORY_WORDS.items():
-        items = [t for t in a.treatments if t.category == cat]
-        if not items:
-            continue
-        add(f"<h3>{escape(words)}</h3><ul>")
-        for t in items:
-            ev = (f" Evidence: {escape(t.evidence_note)} {_cite(kb, t.evidence_source_id)}"
-                  if t.evidence_note else "")
-            ask = ("; ".join(_label(kb, f) for f in t.check_before))
-            add(f"<li><strong>{escape(t.name)}</strong> ({escape(t.access)}): "
-                f"{escape(t.description)}"
-                + (f" <strong>Ask first:</strong> {ask}." if ask else "")
-                + f"{ev} {_cite(kb, t.source_id)}</li>")
-        add("</ul>")
-    if a.withheld_treatments:
-        add("<h3>Withheld (contraindicated by an answer)</h3><ul>")
-        for wt in a.withheld_treatments:
-            add(f"<li><strong>{escape(wt.name)}</strong>: {escape(' '.join(wt.reasons))} "
-                + " ".join(_cite(kb, s) for s in wt.source_ids) + "</li>")
-        add("</ul>")
-
-    if a.risk_factors:
-        add("<h2>Risk factors and prevention</h2><ul>")
-        for rf in a.risk_factors:
-            add(f"<li><strong>{escape(rf.name)}</strong>: {escape(rf.explanation)} Prevention: "
-                f"{escape(rf.prevention_advice)} {_cite(kb, rf.source_id)}</li>")
-        add("</ul>")
-    if a.would_change:
-        add("<h2>What would change the decision</h2><ul>")
-        for d in a.would_change:
-            add(f"<li>{escape(d.label)}: a yes would make it "
-                f"{escape(URGENCY_WORDS[d.new_urgency])}</li>")
-        add("</ul>")
-
-    add(f"<h2>Safety net</h2><p>{escape(a.safety_net)}</p>")
-    add("<h2>Not screened by this checklist</h2><ul>")
-    for s in a.screening_limits:
-        add(f"<li><strong>{escape(s.condition)}</strong>: {escape(s.why_it_matters)} "
-            f"{_cite(kb, s.source_id)}</li>")
-    add("</ul>")
+    # The same sections, in the same words, as the assessment dashboard (`_render`).
+    add("<h2>Urgency</h2>")
+    add(_render.banner_html(a, kb, _render.REPORT))
+    add(_render.results_html(a, kb, _render.REPORT))
 
     add("<h2>Answers recorded</h2><ul>")
     for f in kb.findings_in_order():

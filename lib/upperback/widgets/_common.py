@@ -14,32 +14,36 @@ import ipywidgets as w
 from .._citation import citation_html
 from .._errors import KnowledgeBaseError, UpperbackError
 from .._model import DISCLAIMER, KnowledgeBase
+from .._render import (  # the word maps live with the shared renderer; re-exported here
+    ACCESS_WORDS,
+    CATEGORY_WORDS,
+    INVASIVENESS_WORDS,
+    URGENCY_ICON,
+    URGENCY_WORDS,
+)
+
+__all__ = [
+    "ACCESS_WORDS",
+    "CATEGORY_WORDS",
+    "INVASIVENESS_WORDS",
+    "STYLE",
+    "URGENCY_ICON",
+    "URGENCY_WORDS",
+    "cite",
+    "clear_error",
+    "error_banner",
+    "footer",
+    "guard",
+    "load_or_message",
+    "log",
+    "show_error",
+    "style",
+]
 
 # Only error *types* are logged, never values: answers must not reach a log.
 log = logging.getLogger("upperback.widgets")
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-URGENCY_WORDS = {
-    "emergency": "Emergency",
-    "see_provider": "See a provider",
-    "incomplete": "Incomplete",
-    "self_care": "Self-care",
-}
-URGENCY_ICON = {"emergency": "!!", "see_provider": "!", "incomplete": "?", "self_care": "OK"}
-CATEGORY_WORDS = {
-    "medication": "Medication",
-    "non_drug": "Non-drug care",
-    "procedure_surgery": "Procedures and surgery",
-}
-ACCESS_WORDS = {
-    "otc": "Over the counter",
-    "prescription": "Prescription",
-    "clinician": "Given by a clinician",
-    "self_care": "Self-care",
-}
-INVASIVENESS_WORDS = {0: "0 non-invasive", 1: "1 hands-on", 2: "2 minimally invasive",
-                      3: "3 surgery"}
 
 # Colours are paired with words and icons everywhere (never colour alone); contrast >= 4.5:1.
 STYLE = """<style>

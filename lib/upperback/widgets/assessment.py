@@ -14,7 +14,7 @@ import ipywidgets as w
 from ipywidgets.widgets.widget_selection import ToggleButtonsStyle
 from ipywidgets.widgets.widget_string import HTMLStyle
 
-from .. import export
+from .. import _render, export
 from .._config import emergency_number
 from .._engine import Assessment, assess
 from .._errors import InputFileError
@@ -26,16 +26,8 @@ YES, NO = "Yes", "No"
 RED_FLAG_HISTORY = "Red-flag history (part of the emergency screen)"
 
 
-def _check_before(kb: KnowledgeBase, finding_ids: tuple[str, ...]) -> str:
-    """Unanswered contraindicating questions: asked before the option is offered."""
-    if not finding_ids:
-        return ""
-    asks = "; ".join(escape(kb.findings[f].label) for f in finding_ids)
-    return f" <span class='ub-check-before'><strong>Ask first:</strong> {asks}</span>"
-
-
 #: Causes listed in full; the rest sit in a collapsed list below them.
-SHOWN_CAUSES = 5
+SHOWN_CAUSES = _render.SHOWN_CAUSES
 
 
 def _emergency_findings(kb: KnowledgeBase) -> set[str]:
@@ -199,117 +191,12 @@ class AssessmentApp(w.VBox):  # type: ignore[misc]
         self.results.value = self._results_html(a)
         self._refresh_downloads()
 
-    # -- rendering ------------------------------------------------------------------------------
-    def _label(self, fid: str) -> str:
-        return escape(self.kb.findings[fid].label)
-
-    def _link(self, fid: str) -> str:
-        return f"<a href='#q-{escape(fid)}'>{self._label(fid)}</a>"
-
+    # -- rendering: shared with the printable report (`upperback._render`) -----------------
     def _banner_html(self, a: Assessment) -> str:
-        kb = self.kb
-        parts = [
-            f"<div class='ub-banner ub-u-{a.urgency}' data-urgency='{a.urgency}' role='status' "
-            f"aria-live='polite'><div class='ub-word'>[{c.URGENCY_ICON[a.urgency]}] "
-            f"{c.URGENCY_WORDS[a.urgency].upper()}</div><div><strong>{escape(a.headline)}"
-            f"</strong></div><div>{escape(a.advice)} {c.cite(kb, a.advice_source_id)}</div>"]
-        if a.fired:
-            parts.append("<div><strong>Why:</strong><ul>")
-            for r in a.fired:
-                parts.append(f"<li><strong>{escape(r.label)}</strong> "
-                             f"({c.URGENCY_WORDS[r.urgency].lower()}): {escape(r.rationale)} "
-                             f"Answers: {'; '.join(self._label(f) for f in r.findings)} "
-                             f"{c.cite(kb, r.source_id)}</li>")
-            parts.append("</ul></div>")
-        if not a.emergency_screen_complete:
-            n = len(a.unanswered_emergency)
-            parts.append(
-                f"<div class='ub-warn ub-emergency-incomplete'><strong>Emergency screen "
-                f"incomplete: {n} question{'s' * (n != 1)} unanswered.</strong><ul>"
-                + "".join(f"<li>{self._link(f)}</li>" for f in a.unanswered_emergency)
-                + "</ul></div>")
-        other = [f for f in a.unanswered_red_flags if f not in set(a.unanswered_emergency)]
-        if other:
-            parts.append("<div><strong>Unanswered see-a-provider questions:</strong> "
-                         + "; ".join(self._link(f) for f in other) + "</div>")
-        parts.append(f"<div><strong>Safety net:</strong> {escape(a.safety_net)}</div></div>")
-        return "".join(parts)
+        return _render.banner_html(a, self.kb, _render.SCREEN)
 
     def _results_html(self, a: Assessment) -> str:
-        kb = self.kb
-        p: list[str] = ["<h3>Likely causes</h3>"]
-        if a.candidates:
-            p.append("<ol class='ub-causes'>")
-            for i, cand in enumerate(a.candidates):
-                if i == SHOWN_CAUSES:  # the long tail stays one click away, still explained
-                    p.append(f"</ol><details class='ub-more'><summary>{len(a.candidates) - i} "
-                             f"more possible causes (lower scores)</summary><ol start='{i + 1}' "
-                             "class='ub-causes'>")
-                code = f", ICD-10-CM {escape(cand.icd10cm)}" if cand.icd10cm else ""
-                p.append(f"<li data-condition='{escape(cand.condition_id)}'><strong>"
-                         f"{escape(cand.name)}</strong> (score {cand.score:+d}{code})<br>For: "
-                         + "; ".join(f"{escape(e.label)} (+{e.strength}: {escape(e.note)})"
-                                     for e in cand.supporting))
-                if cand.against:
-                    p.append("<br>Against: " + "; ".join(
-                        f"{escape(e.label)} (-{e.strength})" for e in cand.against))
-                p.append(f" {c.cite(kb, cand.source_id)}</li>")
-            p.append("</ol>" + ("</details>" if len(a.candidates) > SHOWN_CAUSES else ""))
-        else:
-            p.append("<p class='ub-causes-none'>No cause stands out from the answers so far: "
-                     "answer the history questions.</p>")
-        p.append("<h3>Suggested work-up</h3><ul>")
-        for wk in a.workup:
-            p.append(f"<li><strong>{escape(wk.name)}</strong>: {escape(' '.join(wk.reasons))} "
-                     + " ".join(c.cite(kb, s) for s in wk.source_ids) + "</li>")
-        p.append("</ul><h3>Treatment options</h3>")
-        if a.treatments_secondary:
-            p.append("<div class='ub-warn'><strong>Emergency: treatment options are "
-                     "secondary.</strong> Arrange emergency care first; do not delay for "
-                     "these.</div>")
-        for cat, words in c.CATEGORY_WORDS.items():
-            items = [t for t in a.treatments if t.category == cat]
-            if not items:
-                continue
-            p.append(f"<h4>{escape(words)}</h4><ul>")
-            for t in items:
-                why = ", ".join(escape(kb.conditions[x].name) for x in t.for_conditions)
-                ev = (f" <em>Evidence:</em> {escape(t.evidence_note)} "
-                      f"{c.cite(kb, t.evidence_source_id)}" if t.evidence_note else "")
-                p.append(f"<li><strong>{escape(t.name)}</strong> "
-                         f"({escape(c.ACCESS_WORDS.get(t.access, t.access))}): "
-                         f"{escape(t.description)}"
-                         + (f" For: {why}." if why else " General care.")
-                         + _check_before(kb, t.check_before)
-                         + f"{ev} {c.cite(kb, t.source_id)}</li>")
-            p.append("</ul>")
-        if a.withheld_treatments:
-            p.append("<h4>Withheld: contraindicated by an answer</h4><ul class='ub-withheld'>")
-            for wt in a.withheld_treatments:
-                p.append(f"<li><strong>{escape(wt.name)}</strong>: {escape(' '.join(wt.reasons))}"
-                         " " + " ".join(c.cite(kb, s) for s in wt.source_ids) + "</li>")
-            p.append("</ul>")
-        if a.risk_factors:
-            p.append("<h3>Risk factors and prevention</h3><ul>")
-            for rf in a.risk_factors:
-                p.append(f"<li><strong>{escape(rf.name)}</strong>: {escape(rf.explanation)} "
-                         f"<em>Prevention:</em> {escape(rf.prevention_advice)} "
-                         f"{c.cite(kb, rf.source_id)}</li>")
-            p.append("</ul>")
-        p.append("<h3>What would change the decision</h3>")
-        if a.would_change:
-            p.append("<ul class='ub-would-change'>" + "".join(
-                f"<li>{self._link(d.finding_id)}: a yes makes it "
-                f"<strong>{c.URGENCY_WORDS[d.new_urgency].lower()}</strong></li>"
-                for d in a.would_change) + "</ul>")
-        else:
-            p.append("<p>No single answer would raise the urgency.</p>")
-        p.append("<h3>Not screened by this checklist</h3><ul>")
-        for s in a.screening_limits:
-            p.append(f"<li><strong>{escape(s.condition)}</strong>: {escape(s.why_it_matters)} "
-                     f"{c.cite(kb, s.source_id)}</li>")
-        p.append("</ul>")
-        return "".join(p)
+        return _render.results_html(a, self.kb, _render.SCREEN)
 
     # -- export and import ------------------------------------------------------------------
     def export_html(self, when: datetime | None = None) -> str:

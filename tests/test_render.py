@@ -1,0 +1,206 @@
+"""The shared renderer: the dashboard and the printable report say the same things."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from dataclasses import replace
+from html import escape
+
+import pytest
+
+import upperback
+from upperback import KnowledgeBase, _render, export
+from upperback.widgets import AssessmentApp
+from upperback.widgets import _common as common
+
+HISTORY_ALL_YES = "every history question yes"
+
+
+def _assess(kb: KnowledgeBase, answers: dict[str, bool] | str) -> upperback.Assessment:
+    if answers == HISTORY_ALL_YES:
+        answers = {f.finding_id: True for f in kb.findings_in_order() if f.kind == "history"}
+    assert isinstance(answers, dict)
+    return upperback.assess(answers, kb)
+
+
+def _text(html: str) -> str:
+    """Visible words only: tags dropped, whitespace squeezed."""
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html)).strip()
+
+
+CASES = [
+    {},
+    {"heavy_lifting": True},
+    {"fever": True},
+    {"saddle_or_leg_numbness": True},
+    {"pregnancy": True, "heavy_lifting": True, "smoking": True},
+    HISTORY_ALL_YES,
+]
+
+
+def test_word_maps_live_in_one_place() -> None:
+    for name in ("URGENCY_WORDS", "URGENCY_ICON", "CATEGORY_WORDS", "ACCESS_WORDS",
+                 "INVASIVENESS_WORDS"):
+        assert getattr(common, name) is getattr(_render, name)
+    assert not hasattr(export, "URGENCY_WORDS")
+    assert not hasattr(export, "CATEGORY_WORDS")
+
+
+def test_renderer_and_report_work_without_ipywidgets() -> None:
+    code = ("import sys; import upperback, upperback._render, upperback.export; "
+            "kb = upperback.load_knowledge_base(); "
+            "upperback.export.render_html(upperback.assess({'fever': True}, kb), kb); "
+            "sys.exit('ipywidgets' in sys.modules)")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+@pytest.mark.parametrize("answers", CASES)
+def test_screen_and_report_say_the_same_things(kb: KnowledgeBase,
+                                               answers: dict[str, bool] | str) -> None:
+    a = _assess(kb, answers)
+    app = AssessmentApp(kb)
+    app.set_answers(a.answers)
+    report = _text(export.render_html(a, kb))
+    for section in (app.banner.value, app.results.value):
+        for piece in re.split(r"<(?:li|div|p|h\d|summary)\b[^>]*>", section):
+            words = _text(piece)
+            if words:
+                assert words in report, words
+
+
+def test_banner_sections(kb: KnowledgeBase) -> None:
+    a = _assess(kb, {"fever": True, "acute_onset": True, "osteoporosis": True})
+    screen = _render.banner_html(a, kb, _render.SCREEN)
+    report = _render.banner_html(a, kb, _render.REPORT)
+    assert a.urgency == "emergency"
+    for html in (screen, report):
+        assert "class='ub-banner ub-u-emergency' data-urgency='emergency'" in html
+        assert "[!!] EMERGENCY" in html
+        assert "ub-emergency-incomplete" in html
+        assert "Safety net:" in html
+        for r in a.fired:
+            assert escape(r.rationale) in html
+            assert "Answers:" in html
+    # fired rules carry their sources, in each face's citation class
+    src = kb.sources[a.fired[0].source_id].short_name
+    assert "class='ub-src' title=" in screen
+    assert escape(src) in screen
+    assert "class='src' title=" in report
+    assert "class='ub-src'" not in report
+    # questions link back to the checklist on screen only
+    assert "href='#q-" in screen
+    assert "href=" not in report
+
+
+def test_unanswered_see_a_provider_questions(kb: KnowledgeBase) -> None:
+    emergency_no = {f: False for r in kb.rules.values() if r.urgency == "emergency"
+                    for f in r.findings}
+    a = upperback.assess(emergency_no, kb)
+    others = [f for f in a.unanswered_red_flags if f not in set(a.unanswered_emergency)]
+    assert others
+    html = _render.banner_html(a, kb, _render.REPORT)
+    assert "Unanswered see-a-provider questions:" in html
+    for f in others:
+        assert escape(kb.findings[f].label) in html
+
+
+def test_causes_beyond_the_first_five_are_collapsed_on_screen_open_in_print(
+        kb: KnowledgeBase) -> None:
+    a = _assess(kb, HISTORY_ALL_YES)
+    assert len(a.candidates) > _render.SHOWN_CAUSES
+    screen = _render.causes_html(a, kb, _render.SCREEN)
+    report = _render.causes_html(a, kb, _render.REPORT)
+    more = len(a.candidates) - _render.SHOWN_CAUSES
+    assert f"<details class='ub-more'><summary>{more} more possible causes" in screen
+    assert f"<details class='ub-more' open><summary>{more} more possible causes" in report
+    for html in (screen, report):
+        assert html.count("data-condition=") == len(a.candidates)
+        head, tail = html.split("<details", 1)
+        assert head.count("data-condition=") == _render.SHOWN_CAUSES
+        assert f"<ol start='{_render.SHOWN_CAUSES + 1}' class='ub-causes'>" in tail
+
+
+def test_no_causes(kb: KnowledgeBase, screen_all_no: dict[str, bool]) -> None:
+    html = _render.causes_html(upperback.assess(screen_all_no, kb), kb)
+    assert "ub-causes-none" in html
+    assert "<details" not in html
+
+
+def test_treatments_show_access_words_for_and_ask_first(kb: KnowledgeBase) -> None:
+    a = _assess(kb, {"heavy_lifting": True})
+    for face in (_render.SCREEN, _render.REPORT):
+        html = _render.treatments_html(a, kb, face)
+        for t in a.treatments:
+            assert f"({escape(_render.ACCESS_WORDS[t.access])})" in html
+            if t.for_conditions:
+                names = ", ".join(escape(kb.conditions[x].name) for x in t.for_conditions)
+                assert f"For: {names}." in html
+        assert "(otc)" not in html
+        assert "(self_care)" not in html
+        asks = next(t for t in a.treatments if t.check_before)
+        assert "<span class='ub-check-before'><strong>Ask first:</strong> " in html
+        assert escape(kb.findings[asks.check_before[0]].label) in html
+        assert "secondary" not in html
+
+
+def test_withheld_and_secondary(kb: KnowledgeBase) -> None:
+    a = _assess(kb, {"pregnancy": True, "heavy_lifting": True, "saddle_or_leg_numbness": True})
+    html = _render.treatments_html(a, kb, _render.REPORT)
+    assert a.treatments_secondary
+    assert "Emergency: treatment options are secondary." in html
+    assert "<ul class='ub-withheld'>" in html
+    for wt in a.withheld_treatments:
+        assert escape(wt.name) in html
+
+
+def test_would_change_or_says_nothing_would(kb: KnowledgeBase) -> None:
+    none = _assess(kb, {"saddle_or_leg_numbness": True})
+    assert not none.would_change
+    assert "No single answer would raise the urgency." in _render.would_change_html(
+        none, kb, _render.REPORT)
+    some = _assess(kb, {"heavy_lifting": True})
+    html = _render.would_change_html(some, kb, _render.REPORT)
+    assert "<ul class='ub-would-change'>" in html
+    assert escape(some.would_change[0].label) in html
+
+
+def test_headings_follow_the_face(kb: KnowledgeBase) -> None:
+    a = _assess(kb, {"heavy_lifting": True, "smoking": True})
+    screen = _render.results_html(a, kb, _render.SCREEN)
+    report = _render.results_html(a, kb, _render.REPORT)
+    for title in ("Likely causes", "Suggested work-up", "Treatment options",
+                  "Risk factors and prevention", "What would change the decision",
+                  "Not screened by this checklist"):
+        assert f"<h3>{title}</h3>" in screen
+        assert f"<h2>{title}</h2>" in report
+    assert "<h4>Medication</h4>" in screen
+    assert "<h3>Medication</h3>" in report
+
+
+def test_every_section_escapes_text(kb: KnowledgeBase) -> None:
+    evil = "<img src=x onerror=alert(1)>"
+    a = _assess(kb, {"pregnancy": True, "heavy_lifting": True, "smoking": True,
+                     "saddle_or_leg_numbness": True})
+    a = replace(
+        a,
+        headline=evil, advice=evil, safety_net=evil,
+        fired=tuple(replace(r, label=evil, rationale=evil) for r in a.fired),
+        candidates=tuple(replace(x, name=evil, condition_id="x' onclick='y") for x in
+                         a.candidates),
+        workup=tuple(replace(x, name=evil, reasons=(evil,)) for x in a.workup),
+        treatments=tuple(replace(x, name=evil, description=evil, evidence_note=evil)
+                         for x in a.treatments),
+        withheld_treatments=tuple(replace(x, name=evil, reasons=(evil,))
+                                  for x in a.withheld_treatments),
+        risk_factors=tuple(replace(x, name=evil, explanation=evil, prevention_advice=evil)
+                           for x in a.risk_factors),
+        screening_limits=tuple(replace(x, condition=evil, why_it_matters=evil)
+                               for x in a.screening_limits),
+    )
+    for face in (_render.SCREEN, _render.REPORT):
+        html = _render.banner_html(a, kb, face) + _render.results_html(a, kb, face)
+        assert "<img" not in html
+        assert "onclick='y" not in html
+        assert escape(evil) in html
