@@ -96,3 +96,14 @@ def test_triage_agrees_with_assess_and_would_change_is_exact(answers: dict[str, 
     for d in a.would_change:
         assert triage({**answers, d.finding_id: True}, KB) == d.new_urgency
         assert urgency_rank(d.new_urgency) > urgency_rank(a.urgency)
+
+
+@given(answers_st)
+def test_would_change_misses_no_question(answers: dict[str, bool]) -> None:
+    a = assess(answers, KB)
+    listed = {d.finding_id for d in a.would_change}
+    for finding in FINDINGS:
+        if finding in listed or answers.get(finding) is True:
+            continue
+        raised = triage({**answers, finding: True}, KB)
+        assert urgency_rank(raised) <= urgency_rank(a.urgency), finding

@@ -280,3 +280,17 @@ def test_screen_matches_the_report(app: AssessmentApp, kb: KnowledgeBase) -> Non
     assert app.assessment is not None
     assert app.banner.value == _render.banner_html(app.assessment, kb, _render.SCREEN)
     assert app.results.value == _render.results_html(app.assessment, kb, _render.SCREEN)
+
+
+@pytest.mark.parametrize(("version", "notice"), [(None, False), ("0.9.0+deadbeef", True)])
+def test_import_from_another_knowledge_base_version_says_so(
+    kb: KnowledgeBase, version: str | None, notice: bool
+) -> None:
+    app = AssessmentApp(kb)
+    data = export.questionnaire_response(upperback.assess({"fever": True}, kb), kb)
+    if version:
+        data["meta"]["tag"][0]["code"] = version
+    raw = json.dumps(data).encode()
+    app._on_upload({"new": ({"name": "r.json", "content": raw},)})
+    assert "Loaded 1 answers" in app.import_status.value
+    assert ("made with knowledge base 0.9.0+deadbeef" in app.import_status.value) == notice

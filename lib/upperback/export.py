@@ -172,6 +172,17 @@ def questionnaire_response(
     return resource
 
 
+def response_kb_version(data: object) -> str | None:
+    """The knowledge-base version an exported QuestionnaireResponse was made with, if recorded."""
+    if not isinstance(data, Mapping):
+        return None
+    for tag in (data.get("meta") or {}).get("tag") or []:
+        if isinstance(tag, Mapping) and tag.get("system") == KB_VERSION_TAG_SYSTEM:
+            code = tag.get("code")
+            return str(code) if code else None
+    return None
+
+
 def answers_from_questionnaire_response(data: object, kb: KnowledgeBase) -> dict[str, bool]:
     """The answers held in an exported QuestionnaireResponse, checked against the knowledge
     base. Raises InputFileError saying what is wrong and how to fix it."""

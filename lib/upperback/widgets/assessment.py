@@ -68,6 +68,7 @@ class AssessmentApp(w.VBox):  # type: ignore[misc]
         self.rows: dict[str, w.HBox] = {}
         self._bulk = False
         self.assessment: Assessment | None = None
+        self.imported_version: str | None = None
         # One Layout/Style model shared by all rows: each model is a round trip when the page
         # loads, and the checklist has about 40 rows.
         self._row_layout = w.Layout(align_items="center")
@@ -241,6 +242,7 @@ class AssessmentApp(w.VBox):  # type: ignore[misc]
                                  f"{exc.colno}: {exc.msg})") from None
         answers = export.answers_from_questionnaire_response(data, self.kb)
         self.set_answers(answers)
+        self.imported_version = export.response_kb_version(data)
         return len(answers)
 
     def _on_upload(self, change: Mapping[str, Any]) -> None:
@@ -258,8 +260,13 @@ class AssessmentApp(w.VBox):  # type: ignore[misc]
                 f"{escape(name)}:</strong> {escape(str(exc))}. The answers were not changed."
                 "</div>")
         else:
+            old = self.imported_version
+            notice = ("" if old == self.kb.version else
+                      f" <strong>Note:</strong> it was made with knowledge base "
+                      f"{escape(old or 'of unknown version')}; this assessment uses "
+                      f"{escape(self.kb.version)}, so the advice may differ.")
             self.import_status.value = (f"<div class='ub-ok' role='status'>Loaded {n} answers "
-                                        f"from {escape(name)}.</div>")
+                                        f"from {escape(name)}.{notice}</div>")
         finally:
             self.upload.value = ()  # so the same file can be loaded again
 
