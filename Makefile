@@ -48,8 +48,11 @@ lint: install
 unit: install
 	$(VENV)/bin/pytest -m "not browser"
 
+# PYTHONWARNINGS reaches the notebook kernels nbval starts (pytest's own filterwarnings does
+# not): a notebook that shows a warning fails the suite.
 test: install chromium lint
-	$(VENV)/bin/pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=300 tests notebooks
+	PYTHONWARNINGS=error $(VENV)/bin/pytest --nbval-lax --nbval-current-env \
+	  --nbval-cell-timeout=300 tests notebooks
 
 bench: install chromium
 	$(PY) benchmarks/run.py
