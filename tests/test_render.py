@@ -204,3 +204,8 @@ def test_every_section_escapes_text(kb: KnowledgeBase) -> None:
         assert "<img" not in html
         assert "onclick='y" not in html
         assert escape(evil) in html
+
+
+def test_cause_cites_the_sources_of_its_scoring_links(kb: KnowledgeBase) -> None:
+    html = _render.causes_html(upperback.assess({"flank_pain_or_blood_in_urine": True}, kb), kb)
+    assert "NIDDK (kidney stones)" in html
