@@ -176,8 +176,8 @@ def causes_html(a: Assessment, kb: KnowledgeBase, face: Face = SCREEN) -> str:
             p.append("<br>Against: " + "; ".join(
                 f"{escape(e.label)} (-{e.strength})" for e in cand.against))
         # the condition's source, then those of the links that scored it (once each)
-        sources = dict.fromkeys([cand.source_id, *(e.source_id for e in cand.supporting)])
-        p.append(" " + " ".join(_cite(kb, s, face) for s in sources) + "</li>")
+        sources = tuple(dict.fromkeys([cand.source_id, *(e.source_id for e in cand.supporting)]))
+        p.append(f" {_cites(kb, sources, face)}</li>")
     p.append("</ol>" + ("</details>" if len(a.candidates) > SHOWN_CAUSES else ""))
     return "".join(p)
 
