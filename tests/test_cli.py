@@ -163,3 +163,18 @@ def test_unwritable_output_is_a_clear_error(capsys: pytest.CaptureFixture[str],
     assert code == 1
     assert "No such file or directory" in err
     assert "internal error" not in err
+
+
+def test_note_from_file_reaches_the_report(capsys: pytest.CaptureFixture[str],
+                                           tmp_path: Path) -> None:
+    answers, note = tmp_path / "a.json", tmp_path / "note.txt"
+    answers.write_text('{"fever": true}')
+    note.write_text("Seen in clinic <today>\n")
+    code, out, _ = run(capsys, "assess", "--answers", str(answers), "--format", "html",
+                       "--note-file", str(note))
+    assert code == 0
+    assert "Seen in clinic &lt;today&gt;" in out
+    code, _, err = run(capsys, "assess", "--answers", str(answers), "--note-file",
+                       str(tmp_path / "missing.txt"))
+    assert code == 1
+    assert "cannot read" in err

@@ -143,6 +143,11 @@ def cmd_assess(args: argparse.Namespace) -> int:
     from ._engine import assess
 
     kb = _kb(args)
+    if args.note_file is not None:
+        try:
+            args.note = args.note_file.read_text(encoding="utf-8").strip() or None
+        except OSError as exc:
+            raise InputFileError(f"cannot read {args.note_file}: {exc.strerror or exc}") from None
     result = assess(read_answers(args.answers), kb)
     fmt = "json" if args.json else args.format
     if fmt == "text":
@@ -213,7 +218,11 @@ def build_parser() -> argparse.ArgumentParser:
                    "QuestionnaireResponse")
     p.add_argument("-o", "--output", type=Path, help="write to this file (atomically)")
     p.add_argument("--assessor", help="assessor name for the report")
-    p.add_argument("--note", help="free-text note for the report")
+    note = p.add_mutually_exclusive_group()
+    note.add_argument("--note", help="free-text note for the report (visible in shell history; "
+                      "prefer --note-file for anything about the patient)")
+    note.add_argument("--note-file", type=Path, metavar="FILE",
+                      help="read the free-text note from a UTF-8 file")
     _add_data(p)
     p.set_defaults(handler=cmd_assess)
 
