@@ -226,6 +226,11 @@ def _index(kb: m.KnowledgeBase) -> _Index:
     return idx
 
 
+def rules_in_order(kb: m.KnowledgeBase) -> tuple[m.TriageRule, ...]:
+    """Triage rules in the order `Assessment.fired` lists them: most urgent first, then id."""
+    return _index(kb).rules
+
+
 def check_answers(answers: Mapping[str, object], kb: m.KnowledgeBase) -> dict[str, bool]:
     """A validated copy of the answers; raises AnswerError naming any bad id or value."""
     if not isinstance(answers, Mapping):

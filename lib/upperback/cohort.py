@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import _model as m
+from ._engine import rules_in_order
 from ._errors import CohortError
 
 if TYPE_CHECKING:  # pandas is imported lazily: `import upperback` stays fast
@@ -69,7 +70,7 @@ class Plan:
 
 
 def plan_for(kb: m.KnowledgeBase) -> Plan:
-    rules = sorted(kb.rules.values(), key=lambda r: (-m.urgency_rank(r.urgency), r.rule_id))
+    rules = rules_in_order(kb)  # the engine's own order, so fired_rules match assess()
     used = {f for r in rules for f in r.findings}
     order = [f.finding_id for f in kb.findings_in_order()]
     return Plan(

@@ -7,6 +7,7 @@ from html import escape
 
 import ipywidgets as w
 
+from .._citation import NOT_RECHECKED, reference
 from .._loader import load_knowledge_base
 from .._model import KnowledgeBase
 from . import _common as c
@@ -84,9 +85,8 @@ def condition_html(kb: KnowledgeBase, condition_id: str) -> str:
         src = kb.sources.get(sid)
         if src is None:
             continue
-        flag = "" if src.checked_here else " <em>(not re-checked)</em>"
-        url = f" {escape(src.url)}" if src.url else ""
-        p.append(f"<li>{escape(src.title)}, {escape(src.publisher)}{url}{flag}</li>")
+        flag = "" if src.checked_here else f" <em>({NOT_RECHECKED})</em>"
+        p.append(f"<li>{escape(reference(kb, sid))}{flag}</li>")
     p.append("</ul></div>")
     return "".join(p)
 
