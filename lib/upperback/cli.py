@@ -109,8 +109,8 @@ def read_answers(source: str) -> dict[str, object]:
         raise InputFileError(f"{name} is not valid JSON (line {exc.lineno}, column {exc.colno}: "
                              f"{exc.msg})") from None
     if not isinstance(data, dict):
-        raise InputFileError(f"{name} must hold a JSON object of finding id -> true/false, "
-                             f"not a {type(data).__name__}")
+        raise InputFileError(f"{name} must hold a JSON object of finding id -> true/false "
+                             f"(plus optional age and sex), not a {type(data).__name__}")
     return data
 
 
@@ -128,12 +128,18 @@ def _summary(a: Any) -> str:
     if a.unanswered_red_flags:
         lines.append(f"Unanswered red-flag questions: {', '.join(a.unanswered_red_flags)}")
     lines.append("")
-    lines.append("Likely causes:" if a.candidates else "Likely causes: none stands out yet.")
+    lines.append("Possible causes (estimated probability; not a diagnosis):")
     for c in a.candidates[:5]:
-        lines.append(f"  {c.score:+d} {c.name} ({c.icd10cm or 'no code'}): for "
-                     f"{', '.join(e.finding_id for e in c.supporting)}"
+        lines.append(f"  {c.probability * 100:5.1f}% {c.name} ({c.icd10cm or 'no code'}; "
+                     f"{c.basis.replace('_', ' ')}): for "
+                     f"{', '.join(e.finding_id for e in c.supporting) or 'prior only'}"
                      + (f"; against {', '.join(e.finding_id for e in c.against)}"
                         if c.against else ""))
+    if a.cant_miss:
+        lines.append("Must not miss: " + ", ".join(
+            f"{c.name} ({c.probability * 100:.1f}%)" for c in a.cant_miss))
+    if a.raised_by:
+        lines.append(f"Urgency raised by: {', '.join(a.raised_by)}")
     lines += ["", "Safety net: " + a.safety_net, "", f"Knowledge base {a.kb_version}. "
               + DISCLAIMER]
     return "\n".join(lines)

@@ -53,7 +53,9 @@ h1{font-size:1.5rem;margin-bottom:.2rem} h2{font-size:1.15rem;border-bottom:1px 
 .ub-banner{border:3px solid #000;padding:.6rem .8rem}
 .ub-banner .ub-word{font-size:1.25rem;font-weight:700;letter-spacing:.02em}
 .ub-banner>div{margin:.15rem 0}
+.ub-u-ambulance{background:#fbd0d0;border-color:#7a0014;border-width:3px}
 .ub-u-emergency{background:#fde2e1;border-color:#b00020}
+.ub-u-urgent{background:#ffe4cc;border-color:#9a4a00}
 .ub-u-see_provider{background:#fff1cc;border-color:#8a5a00}
 .ub-u-incomplete{background:#e8eaf6;border-color:#303f9f}
 .ub-u-self_care{background:#e3f4e6;border-color:#1b5e20}
