@@ -184,6 +184,9 @@ def _patient_group() -> dict[str, Any]:
                        {"url": _MAX_VALUE, "valueInteger": high}]},
         {"linkId": SEX, "text": "Sex", "type": "choice",
          "code": [{"system": _LOINC, "code": "46098-0", "display": "Sex"}],
+         "extension": [{"url": _ITEM_CONTROL, "valueCodeableConcept": {"coding": [
+             {"system": _ITEM_CONTROL_SYSTEM, "code": "radio-button",
+              "display": "Radio Button"}]}}],
          "answerOption": [{"valueCoding": {"system": _GENDER_SYSTEM, "code": s,
                                            "display": s.capitalize()}} for s in _SEXES]},
     ]}
