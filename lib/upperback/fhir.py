@@ -357,18 +357,22 @@ def _prediction(c: Any) -> dict[str, Any]:
     outcome = {"coding": [{"system": CONDITION_SYSTEM, "code": c.condition_id,
                            "display": c.name}, *_icd10cm(c.icd10cm)], "text": c.name}
     pred: dict[str, Any] = {"outcome": outcome}
-    # The engine's estimate: a probability when it gives one, else its evidence score.
-    probability = getattr(c, "probability", None)
+    # The engine's estimate as it gives it: a probability (with its basis) when it has one,
+    # else its evidence score; never a number the engine did not produce.
+    why = []
+    probability, score = getattr(c, "probability", None), getattr(c, "score", None)
     if isinstance(probability, float) and 0.0 <= probability <= 1.0:
         pred["probabilityDecimal"] = round(probability, 4)
-        estimate = f"estimated probability {probability:.0%}"
-    else:
-        estimate = f"evidence score {c.score:+d}"
-    why = [estimate]
-    if c.supporting:
-        why.append("for: " + ", ".join(e.finding_id for e in c.supporting))
-    if c.against:
-        why.append("against: " + ", ".join(e.finding_id for e in c.against))
+        why.append(f"estimated probability {probability:.0%}")
+    elif isinstance(score, int):
+        why.append(f"evidence score {score:+d}")
+    basis = getattr(c, "basis", None)
+    if isinstance(basis, str) and basis:
+        why.append(f"basis: {basis}")
+    for label, evidence in (("for", getattr(c, "supporting", ())),
+                            ("against", getattr(c, "against", ()))):
+        if evidence:
+            why.append(f"{label}: " + ", ".join(e.finding_id for e in evidence))
     pred["rationale"] = "; ".join(why) + f" (source: {c.source_id})"
     return pred
 
