@@ -31,6 +31,7 @@ install: $(STAMP)
 # lock file and installed locally: no CDN at test time.
 NPM_STAMP := tests/fhir/node_modules/.installed
 $(NPM_STAMP): tests/fhir/package.json tests/fhir/package-lock.json
+	@command -v npm >/dev/null || { echo "The FHIR tests need Node.js 20+ and npm (e.g. 'apt-get install -y nodejs npm'); then run 'make test' again." >&2; exit 1; }
 	cd tests/fhir && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 	@touch $@
 
