@@ -15,12 +15,17 @@ import pytest
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.questionnaire import Questionnaire
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import upperback
 from upperback import InputFileError, KnowledgeBase, export, fhir
 from upperback._model import Finding
 
 WHEN = datetime(2025, 3, 4, 10, 30, tzinfo=UTC)
+_KB = upperback.load_knowledge_base()
+_ANSWERS = st.dictionaries(st.sampled_from(sorted(_KB.findings)), st.booleans())
+_TEXT = st.none() | st.text(min_size=1, max_size=40).filter(str.strip).map(str.strip)
 
 
 def _walk(items: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
@@ -230,6 +235,20 @@ def test_bundle_holds_the_response_and_a_risk_assessment_based_on_it(
     got = fhir.read_response(json.loads(json.dumps(b)), kb)
     assert dict(got.answers) == answers
     assert (got.note, got.assessor, got.kb_version) == ("note <b>", "Dr A", kb.version)
+
+
+@settings(max_examples=60, deadline=None)
+@given(answers=_ANSWERS, note=_TEXT, assessor=_TEXT)
+def test_any_export_reads_back_unchanged(answers: dict[str, bool], note: str | None,
+                                         assessor: str | None) -> None:
+    """Safety: no answer, note or assessor is lost or changed on the way out and back."""
+    a = upperback.assess(answers, _KB)
+    b = fhir.assessment_bundle(a, _KB, note=note, assessor=assessor)
+    got = fhir.read_response(json.loads(json.dumps(b)), _KB)
+    assert dict(got.answers) == answers
+    assert (got.note, got.assessor) == (note, assessor)
+    qr = _entries(b)["QuestionnaireResponse"]["resource"]
+    assert (qr["status"] == "completed") is (not a.unanswered_red_flags)
 
 
 def test_bundle_without_patient_still_names_a_subject(kb: KnowledgeBase) -> None:
