@@ -182,9 +182,11 @@ def test_import_round_trip(app: AssessmentApp, kb: KnowledgeBase) -> None:
         (b"\xff\xfe", "not UTF-8"),
         (b"{not json", "not valid JSON"),
         (b'{"resourceType": "Patient"}', "resourceType"),
-        (b'{"resourceType": "QuestionnaireResponse", "item": [{"linkId": "nope", '
-         b'"answer": [{"valueBoolean": true}]}]}', "unknown question"),
-        (b'{"resourceType": "QuestionnaireResponse", "item": [{"linkId": "fever", '
+        (b'{"resourceType": "QuestionnaireResponse", "status": "completed", "questionnaire": "'
+         + export.QUESTIONNAIRE_URL.encode() + b'", "item": [{"linkId": "nope", '
+         b'"answer": [{"valueBoolean": true}]}]}', "no such question"),
+        (b'{"resourceType": "QuestionnaireResponse", "status": "completed", "questionnaire": "'
+         + export.QUESTIONNAIRE_URL.encode() + b'", "item": [{"linkId": "fever", '
          b'"answer": [{"valueInteger": 1}]}]}', "valueBoolean"),
     ],
 )
@@ -291,7 +293,7 @@ def test_import_from_another_knowledge_base_version_says_so(
     app = AssessmentApp(kb)
     data = export.questionnaire_response(upperback.assess({"fever": True}, kb), kb)
     if version:
-        data["meta"]["tag"][0]["code"] = version
+        data["questionnaire"] = f"{export.QUESTIONNAIRE_URL}|{version}"
     raw = json.dumps(data).encode()
     app._on_upload({"new": ({"name": "r.json", "content": raw},)})
     assert "Loaded 1 answers" in app.import_status.value

@@ -247,10 +247,13 @@ class AssessmentApp(w.VBox):  # type: ignore[misc]
         except json.JSONDecodeError as exc:
             raise InputFileError(f"{name} is not valid JSON (line {exc.lineno}, column "
                                  f"{exc.colno}: {exc.msg})") from None
-        answers = export.answers_from_questionnaire_response(data, self.kb)
-        self.set_answers(answers)
-        self.imported_version = export.response_kb_version(data)
-        return len(answers)
+        got = export.read_response(data, self.kb)
+        self.set_answers(got.answers)
+        # The form's own note and assessor come back too (an empty one leaves the field alone).
+        self.note.value = got.note or self.note.value
+        self.assessor.value = got.assessor or self.assessor.value
+        self.imported_version = got.kb_version
+        return len(got.answers)
 
     def _on_upload(self, change: Mapping[str, Any]) -> None:
         files = change["new"]
