@@ -87,7 +87,8 @@ def test_complete_checklist_gives_the_careful_level(
     assert a.candidates, "the differential never empties"
     if cause:
         assert _named(a, cause), [c.condition_id for c in a.candidates[:4]]
-    assert a.safety_net and "911" in a.safety_net  # every outcome says when to call
+    assert a.safety_net
+    assert "911" in a.safety_net
 
 
 @pytest.mark.parametrize(("story", "answers", "age", "level", "cause"), STORIES,
