@@ -30,7 +30,9 @@ def test_edit_diff_impact_publish_restore(app, data_copy: Path) -> None:  # type
     assert list(app.frame.columns)[:2] == ["rule_id", "urgency"]
     app.grid.set_cell_value_by_index("label", 0, "Numbness, saddle or legs")
     app.diff_button.click()
-    assert "changed em_saddle_or_leg_numbness: label" in app.diff_view.value
+    assert "changed em_saddle_or_leg_numbness (line 2)" in app.diff_view.value
+    assert ("label: <del>Saddle or leg numbness</del> &rarr; <ins>Numbness, saddle or legs</ins>"
+            in app.diff_view.value)
     app.impact_button.click()
     assert "0 of 2000 patients change urgency" in app.impact_view.value
     app.note.value = "wording"

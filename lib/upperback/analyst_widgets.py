@@ -71,10 +71,21 @@ def diff_html(diff: KbDiff) -> str:
     if diff.empty:
         return "<p>No differences from the published knowledge base.</p>"
     parts = [f"<p>{_e(diff.old_version)} &rarr; {_e(diff.new_version)}</p><ul class='ub-diff'>"]
+
+    def cells(pairs: Sequence[tuple[str, str]]) -> str:
+        return "; ".join(f"{_e(c)}: {_e(v)}" for c, v in pairs if v)
+
     for t in diff.tables:
-        items = [f"<li>added {_e(k)}</li>" for k in t.added]
-        items += [f"<li>removed {_e(k)}</li>" for k in t.removed]
-        items += [f"<li>changed {_e(c.key)}: {_e(', '.join(c.columns))}</li>" for c in t.changed]
+        items = [f"<li class='ub-added'>added {_e(r.key)} (line {r.line}): {cells(r.cells)}</li>"
+                 for r in t.added]
+        items += [f"<li class='ub-removed'>removed {_e(r.key)} (was line {r.line}): "
+                  f"{cells(r.cells)}</li>" for r in t.removed]
+        items += [f"<li class='ub-changed'>changed {_e(c.key)} (line {c.line}):<ul>"
+                  + "".join(f"<li>{_e(x.column)}: <del>{_e(x.old)}</del> &rarr; "
+                            f"<ins>{_e(x.new)}</ins></li>" for x in c.cells) + "</ul></li>"
+                  for c in t.changed]
+        items += [f"<li class='ub-duplicate'><b>duplicate id</b> {_e(d)}</li>"
+                  for d in t.duplicates]
         items += [f"<li>columns added: {_e(', '.join(t.columns_added))}</li>"] * bool(
             t.columns_added)
         items += [f"<li>columns removed: {_e(', '.join(t.columns_removed))}</li>"] * bool(
@@ -96,9 +107,22 @@ def impact_html(result: Impact) -> str:
                                           for n in m.URGENCIES) + "</tr>" for o in m.URGENCIES)
     rules = "".join(f"<li>{_e(r.rule_id)}: newly fires for {r.newly_fires}, no longer fires for "
                     f"{r.no_longer_fires}</li>" for r in result.rules)
+    missing = result.unsigned
+    protected = "".join(
+        f"<li>{_e(c)}{' <b>NEEDS CLINICAL SIGN-OFF</b>' if c in missing else ''}</li>"
+        for c in result.protected)
+    protected += "".join(f"<li>signed off by {_e(s.by)} on {_e(s.date)}: {_e(s.reason)}</li>"
+                         for s in result.signoffs)
+    cases = "".join(f"<li{' class=ub-downgrade' if c.downgraded else ''}>{_e(c)}</li>"
+                    for c in result.cases)
     return (head + (f"<ul>{trans}</ul>" if trans else "") +
             f"<table class='ub-crosstab'>{cross}</table>" +
-            (f"<p>Rules behind the changes:</p><ul>{rules}</ul>" if rules else ""))
+            (f"<p>Rules behind the changes:</p><ul>{rules}</ul>" if rules else "") +
+            (f"<p class='ub-protected'><b>Protected rules and safety cases changed</b> (a "
+             f"clinical sign-off is needed to publish):</p><ul>{protected}</ul>"
+             if protected else "") +
+            (f"<p>Safety and teaching cases that change (urgency, leading causes, treatments):"
+             f"</p><ul>{cases}</ul>" if cases else ""))
 
 
 def _datagrid() -> Any:
