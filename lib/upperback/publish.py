@@ -304,12 +304,13 @@ def publish_folder(source: str | os.PathLike[str],
                    base_version: str | None = None, signoff: SignOff | None = None,
                    backup_root: str | os.PathLike[str] | None = None,
                    action: str = "Published", keep_changelog: bool = False,
-                   lock_wait: float = LOCK_WAIT) -> PublishResult:
+                   lock_wait: float = LOCK_WAIT, dry_run: bool = False) -> PublishResult:
     """Make the knowledge base in `source` the published one (see the module docstring), or
     write nothing. `base_version`: the published version the edit was made from (refused with
     PublishError if the published folder has moved on). `keep_changelog`: take the changelog of
     the published folder rather than the source's (a restore keeps the history it restores
-    over). Raises PublishError when it cannot publish for a reason outside the data."""
+    over). `dry_run`: every check, then stop before writing anything. Raises PublishError
+    when it cannot publish for a reason outside the data."""
     src = Path(source)
     target = Path(published) if published is not None else default_data_dir()
     root = Path(backup_root) if backup_root is not None else default_backup_root(target)
@@ -377,6 +378,10 @@ def publish_folder(source: str | os.PathLike[str],
                     f"{'; '.join(map(str, missing))}. Nothing was written.",
                     _signoff_problems(missing), protected=changes)
             new_version = folder_version(staging)
+            if dry_run:
+                return PublishResult(False, f"Would publish: {', '.join(changed)} "
+                                     f"({old_version} -> a new version); nothing was written "
+                                     "(dry run).", protected=changes)
             backup = _keep_history(target, root)
             _swap(staging, target)
         finally:
