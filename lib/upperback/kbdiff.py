@@ -120,7 +120,7 @@ class KbDiff:
                     "file": t.file, "key": list(t.key),
                     "added": [row(r) for r in t.added],
                     "removed": [row(r) for r in t.removed],
-                    "changed": [{"key": c.key, "line": c.line,
+                    "changed": [{"key": c.key, "line": c.line, "columns": list(c.columns),
                                  "cells": [{"column": x.column, "old": x.old, "new": x.new}
                                            for x in c.cells]} for c in t.changed],
                     "duplicates": [{"key": d.key, "old_lines": list(d.old_lines),
