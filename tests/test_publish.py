@@ -70,6 +70,19 @@ def test_publish_folder_and_base_version(data_copy: Path, tmp_path: Path) -> Non
     assert snapshot(data_copy) == before
 
 
+def test_a_copy_of_an_older_version_is_refused_even_without_base_version(
+        data_copy: Path, tmp_path: Path) -> None:
+    first, second = edited(tmp_path, "first"), tmp_path / "second"
+    shutil.copytree(DATA, second)  # both copied from the same published version
+    path = second / "complications.csv"
+    path.write_bytes(path.read_bytes().replace(b"Depression and anxiety", b"Low mood", 1))
+    assert publish_folder(first, data_copy, reason="one", backup_root=tmp_path / "h").published
+    before = snapshot(data_copy)
+    with pytest.raises(PublishError, match=r"lacks changelog entry 2 .* older version"):
+        publish_folder(second, data_copy, reason="two", backup_root=tmp_path / "h")
+    assert snapshot(data_copy) == before
+
+
 def test_dry_run_writes_nothing(data_copy: Path, tmp_path: Path) -> None:
     before = snapshot(data_copy)
     result = publish_folder(edited(tmp_path), data_copy, reason="try", dry_run=True,
@@ -198,8 +211,9 @@ def test_fallback_swap_without_rename_exchange(data_copy: Path, tmp_path: Path,
     assert leftovers(data_copy) == []
 
 
-def test_recover_finishes_a_swap_killed_between_its_renames(data_copy: Path,
-                                                            tmp_path: Path) -> None:
+@pytest.mark.parametrize("via_publish", [False, True])
+def test_recover_finishes_a_swap_killed_between_its_renames(data_copy: Path, tmp_path: Path,
+                                                            via_publish: bool) -> None:
     # The state the fallback leaves when killed after its first rename: journal written,
     # the published folder moved aside, the staged one not yet in place.
     parent = data_copy.parent
@@ -208,8 +222,11 @@ def test_recover_finishes_a_swap_killed_between_its_renames(data_copy: Path,
     aside = parent / ".data.publishing-x-old"
     (parent / ".data.swap.json").write_text(json.dumps({"new": new.name, "old": aside.name}))
     data_copy.rename(aside)
-    done = recover(data_copy, tmp_path / "h")
-    assert done
+    if via_publish:  # the next publish recovers first, then finds nothing left to publish
+        assert not publish_folder(edited(tmp_path, "again"), data_copy, reason="x",
+                                  backup_root=tmp_path / "h").published
+    else:
+        assert recover(data_copy, tmp_path / "h")
     assert (data_copy / "triage_rules.csv").read_bytes().count(b"Numbness, saddle or legs") == 1
     assert leftovers(data_copy) == []
 

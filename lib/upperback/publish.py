@@ -253,6 +253,9 @@ def recover(published: Path, backup_root: Path | None = None) -> list[str]:
     for p in parent.glob(_staging_prefix(published) + "*"):
         shutil.rmtree(p, ignore_errors=True)
         done.append(f"removed {p.name}")
+    for p in parent.glob(f".{journal.name}.*.tmp"):  # a journal killed while being written
+        p.unlink(missing_ok=True)
+        done.append(f"removed {p.name}")
     root = backup_root if backup_root is not None else default_backup_root(published)
     if root.is_dir():
         for p in root.glob(".tmp-*"):
@@ -280,6 +283,24 @@ def _append_changelog(folder: Path, row: dict[str, str]) -> None:
     if raw and not raw.endswith(("\n", "\r")):
         raw += newline
     save_atomic(path, raw + out.getvalue())
+
+
+def _changelog_rows(folder: Path) -> dict[str, tuple[str, ...]]:
+    """Entry -> row of `folder`'s changelog.csv ({} when it has none)."""
+    path = folder / f"{CHANGELOG}.csv"
+    if not path.is_file():
+        return {}
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        return {row[0]: tuple(row) for row in list(csv.reader(fh))[1:] if row}
+
+
+def _missing_entries(source: Path, published: Path) -> list[str]:
+    """Changelog entries of `published` that `source` lacks or has otherwise: then `source` was
+    copied from an older version, and publishing it would undo someone else's publish."""
+    if not (source / f"{CHANGELOG}.csv").is_file():
+        return []  # no changelog at all: reported as such after validation
+    mine = _changelog_rows(source)
+    return [e for e, row in _changelog_rows(published).items() if mine.get(e) != row]
 
 
 def _signoff_problems(missing: Sequence[ProtectedChange]) -> tuple[Problem, ...]:
@@ -316,17 +337,27 @@ def publish_folder(source: str | os.PathLike[str],
     root = Path(backup_root) if backup_root is not None else default_backup_root(target)
     reason = " ".join((reason or "").split())
     who = " ".join((editor or "").split()) or getpass.getuser()
-    if not target.is_dir():
+    if not target.absolute().parent.is_dir():
         raise PublishError(f"{target} is not a folder: point --data or UPPERBACK_DATA at the "
                            "published knowledge base")
     with publish_lock(target, lock_wait):
-        recover(target, root)
+        recover(target, root)  # first: it may put back a folder a killed publish moved aside
+        if not target.is_dir():
+            raise PublishError(f"{target} is not a folder: point --data or UPPERBACK_DATA at "
+                               "the published knowledge base")
         old_version = folder_version(target, unreadable="unreadable")
         if base_version is not None and old_version != base_version:
             raise PublishError(
                 f"the published knowledge base is now {old_version}, but this edit was made from "
                 f"{base_version} (someone else published since): reload, redo the edit on the "
                 "new version and publish again; nothing was written")
+        lost = [] if keep_changelog else _missing_entries(src, target)
+        if lost:
+            raise PublishError(
+                f"{src} lacks changelog entr{'ies' if len(lost) > 1 else 'y'} "
+                f"{', '.join(lost)} of the published knowledge base: it was copied from an older "
+                "version (someone else published since). Copy the published folder again, redo "
+                "the edit and publish again; nothing was written")
         changed = [n for n in changed_files(src, target)
                    if not (keep_changelog and n == f"{CHANGELOG}.csv")]
         if not changed:
