@@ -595,15 +595,16 @@ def case_changes(old: m.KnowledgeBase, new: m.KnowledgeBase) -> tuple[CaseChange
     """Each safety and teaching case (its answers as in `new`, else as in `old`) run through both
     knowledge bases: the cases whose urgency, leading causes or treatments change, downgrades
     first. Answers a knowledge base does not know are left out for it."""
-    from ._engine import LEADING_CAUSES, assess
+    from . import _engine
 
+    leading = int(getattr(_engine, "LEADING_CAUSES", 3))  # the engine's own cut, if it has one
     cases = {**_case_answers(old), **_case_answers(new)}
     out = []
     for (kind, case_id), answers in sorted(cases.items()):
-        a = assess({f: v for f, v in answers.items() if f in old.findings}, old)
-        b = assess({f: v for f, v in answers.items() if f in new.findings}, new)
-        ca = tuple(c.condition_id for c in a.candidates[:LEADING_CAUSES])
-        cb = tuple(c.condition_id for c in b.candidates[:LEADING_CAUSES])
+        a = _engine.assess({f: v for f, v in answers.items() if f in old.findings}, old)
+        b = _engine.assess({f: v for f, v in answers.items() if f in new.findings}, new)
+        ca = tuple(c.condition_id for c in a.candidates[:leading])
+        cb = tuple(c.condition_id for c in b.candidates[:leading])
         ta = {t.treatment_id for t in a.treatments}
         tb = {t.treatment_id for t in b.treatments}
         if a.urgency != b.urgency or ca != cb or ta != tb:
