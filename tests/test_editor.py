@@ -238,7 +238,8 @@ def test_deleting_a_protected_rule_with_its_case_needs_a_signoff(copy: WorkingCo
     assert done.published, done.problems
     last = changelog(copy.published)[-1]
     assert last["signed_off_by"] == "Dr Lee"
-    assert last["reason"] == "NICE NG234 review: folded into another rule"
+    assert last["reason"] == ("NICE NG234 review: folded into another rule "
+                              "(sign-off: reviewed)")
     assert {item.split()[0] for item in last["signed_off"].split(";")} == tokens
 
 

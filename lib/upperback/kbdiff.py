@@ -266,7 +266,7 @@ class Impact:
     examples: tuple[tuple[str, str, str], ...] = field(default=())
     #: Protected rules and safety cases deleted or weakened, and the sign-offs that cover them.
     protected: tuple[ProtectedChange, ...] = ()
-    signoffs: tuple[SignOff, ...] = ()
+    signoffs: tuple[SignOffRecord, ...] = ()
     #: Safety and teaching cases whose urgency, leading causes or treatments change.
     cases: tuple[CaseChange, ...] = ()
 
@@ -472,8 +472,9 @@ class ProtectedChange:
 
 
 @dataclass(frozen=True)
-class SignOff:
-    """A changelog row that signs off protected changes: who, why, when and what."""
+class SignOffRecord:
+    """A changelog row that signs off protected changes: who, why, when and what (the input to
+    a publish is `upperback.publish.SignOff`)."""
 
     entry: int
     date: str
@@ -527,7 +528,7 @@ def _changelog(kb: m.KnowledgeBase) -> tuple[Mapping[str, object], ...]:
     return tuple(kb.extra_tables.get(CHANGELOG, ()))
 
 
-def signoffs(old: m.KnowledgeBase, new: m.KnowledgeBase) -> tuple[SignOff, ...]:
+def signoffs(old: m.KnowledgeBase, new: m.KnowledgeBase) -> tuple[SignOffRecord, ...]:
     """The sign-offs this change adds: changelog rows of `new` not in `old`, signed by someone."""
     before = {r.get("entry") for r in _changelog(old)}
     out = []
@@ -537,12 +538,12 @@ def signoffs(old: m.KnowledgeBase, new: m.KnowledgeBase) -> tuple[SignOff, ...]:
             continue
         covers = tuple(item.split()[0] for item in str(r.get("signed_off") or "").split(";")
                        if item.strip())
-        out.append(SignOff(int(str(r["entry"])), str(r.get("date") or ""), by,
+        out.append(SignOffRecord(int(str(r["entry"])), str(r.get("date") or ""), by,
                            str(r.get("reason") or ""), covers))
     return tuple(out)
 
 
-def unsigned(changes: Sequence[ProtectedChange], signed: Sequence[SignOff]
+def unsigned(changes: Sequence[ProtectedChange], signed: Sequence[SignOffRecord]
              ) -> tuple[ProtectedChange, ...]:
     covered = {t for s in signed for t in s.covers}
     return tuple(c for c in changes if c.token not in covered)

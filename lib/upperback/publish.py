@@ -63,11 +63,12 @@ LOCK_WAIT = 120.0
 
 @dataclass(frozen=True)
 class SignOff:
-    """A clinician's sign-off for deleting or weakening protected rules: who and why (the date
-    is the publish date). Recorded in `changelog.csv` with the changes it covers."""
+    """A clinician's sign-off for deleting or weakening protected rules: who, and why when it
+    adds to the publish's own reason (the date is the publish date). Recorded in
+    `changelog.csv` with the changes it covers."""
 
     by: str
-    reason: str
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -369,6 +370,9 @@ def publish_folder(source: str | os.PathLike[str],
         if not reason:
             return PublishResult(False, "Not published: say why in the note (it is recorded in "
                                  "the changelog with who and when). Nothing was written.")
+        why = " ".join(signoff.reason.split()) if signoff else ""
+        if why and why != reason:
+            reason = f"{reason} (sign-off: {why})"
         try:
             old_kb = load_knowledge_base(target)
         except KnowledgeBaseError:
