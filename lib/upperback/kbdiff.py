@@ -521,6 +521,9 @@ def protected_changes(old: m.KnowledgeBase, new: m.KnowledgeBase) -> tuple[Prote
                                        f"{now_case.min_urgency}"))
         elif dict(now_case.answers) != dict(case.answers):
             out.append(ProtectedChange("case", case.case_id, "answers changed"))
+        elif getattr(now_case, "others_no", None) != getattr(case, "others_no", None):
+            # Whether unlisted questions count as "no" changes what the case proves.
+            out.append(ProtectedChange("case", case.case_id, "others_no changed"))
     return tuple(out)
 
 
@@ -583,13 +586,20 @@ class CaseChange:
         return f"{self.kind} case {self.case_id}: " + "; ".join(parts)
 
 
-def _case_answers(kb: m.KnowledgeBase) -> dict[tuple[str, str], dict[str, bool]]:
-    out: dict[tuple[str, str], dict[str, bool]] = {
-        ("safety", c.case_id): dict(c.answers) for c in kb.safety_cases.values()}
+def _case_answers(kb: m.KnowledgeBase) -> dict[tuple[str, str], tuple[dict[str, bool], bool]]:
+    """(kind, case id) -> (answers, whether every other question counts as "no")."""
+    out: dict[tuple[str, str], tuple[dict[str, bool], bool]] = {
+        ("safety", c.case_id): (dict(c.answers), bool(getattr(c, "others_no", False)))
+        for c in kb.safety_cases.values()}
     for r in kb.extra_tables.get("teaching_case_answers", ()):
-        out.setdefault(("teaching", str(r["case_id"])), {})[str(r["finding_id"])] = bool(
-            r["answer"])
+        out.setdefault(("teaching", str(r["case_id"])), ({}, False))[0][str(r["finding_id"])] = (
+            bool(r["answer"]))
     return out
+
+
+def _given(answers: dict[str, bool], others_no: bool, kb: m.KnowledgeBase) -> dict[str, bool]:
+    base = dict.fromkeys(kb.findings, False) if others_no else {}
+    return {**base, **{f: v for f, v in answers.items() if f in kb.findings}}
 
 
 def case_changes(old: m.KnowledgeBase, new: m.KnowledgeBase) -> tuple[CaseChange, ...]:
@@ -601,9 +611,9 @@ def case_changes(old: m.KnowledgeBase, new: m.KnowledgeBase) -> tuple[CaseChange
     leading = int(getattr(_engine, "LEADING_CAUSES", 3))  # the engine's own cut, if it has one
     cases = {**_case_answers(old), **_case_answers(new)}
     out = []
-    for (kind, case_id), answers in sorted(cases.items()):
-        a = _engine.assess({f: v for f, v in answers.items() if f in old.findings}, old)
-        b = _engine.assess({f: v for f, v in answers.items() if f in new.findings}, new)
+    for (kind, case_id), (answers, others_no) in sorted(cases.items()):
+        a = _engine.assess(_given(answers, others_no, old), old)
+        b = _engine.assess(_given(answers, others_no, new), new)
         ca = tuple(c.condition_id for c in a.candidates[:leading])
         cb = tuple(c.condition_id for c in b.candidates[:leading])
         ta = {t.treatment_id for t in a.treatments}
