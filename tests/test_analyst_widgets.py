@@ -6,10 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from upperback import DISCLAIMER
+from upperback import DISCLAIMER, URGENCIES
 from upperback.analyst_widgets import data_dictionary_app, editor_app, impact_app
 
 DATA = Path(__file__).resolve().parents[1] / "data"
+#: The level just below emergency (see_provider today; urgent once the engine has six levels).
+LOWER = URGENCIES[URGENCIES.index("emergency") + 1]
 
 
 @pytest.fixture
@@ -123,10 +125,10 @@ def test_protected_downgrade_needs_the_signoff_field(app, data_copy: Path) -> No
     before = (data_copy / "triage_rules.csv").read_bytes()
     app.table.value = "triage_rules"
     row = list(app.frame["rule_id"]).index("em_cancer_balance")
-    app.grid.set_cell_value_by_index("urgency", row, "see_provider")
+    app.grid.set_cell_value_by_index("urgency", row, LOWER)
     app.table.value = "safety_cases"
     row = list(app.frame["case_id"]).index("case_em_cancer_balance")
-    app.grid.set_cell_value_by_index("min_urgency", row, "see_provider")
+    app.grid.set_cell_value_by_index("min_urgency", row, LOWER)
     app.impact_button.click()
     assert "NEEDS CLINICAL SIGN-OFF" in app.impact_view.value
     assert "case case_em_cancer_balance" in app.impact_view.value  # its urgency drops

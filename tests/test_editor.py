@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from upperback import PublishError
+from upperback import URGENCIES, PublishError
 from upperback.editor import (
     DEFAULT_BACKUPS,
     SignOff,
@@ -21,6 +21,8 @@ from upperback.editor import (
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 BOM = b"\xef\xbb\xbf"
+#: The level just below emergency (see_provider today; urgent once the engine has six levels).
+LOWER = URGENCIES[URGENCIES.index("emergency") + 1]
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -113,7 +115,7 @@ def test_a_reason_is_required(copy: WorkingCopy) -> None:
 def test_good_publish_history_changelog_and_restore(copy: WorkingCopy, tmp_path: Path) -> None:
     original = snapshot(copy.published)
     copy.set_cell("triage_rules", 0, "label", "Numbness, saddle or legs")
-    copy.set_cell("condition_findings", 0, "strength", "2")
+    copy.set_cell("condition_findings", 0, "note", "A weaker link.")
     assert copy.changed_files() == ["condition_findings.csv", "triage_rules.csv"]
     assert {t.table for t in copy.diff().tables} == {"condition_findings", "triage_rules"}
     result = copy.publish(note="clearer wording\nand weaker link", editor="A. Analyst")
@@ -245,13 +247,13 @@ def test_deleting_a_protected_rule_with_its_case_needs_a_signoff(copy: WorkingCo
 
 def test_downgrading_a_protected_rule_and_its_case_needs_a_signoff(copy: WorkingCopy) -> None:
     copy.set_cell("triage_rules", index_of(copy, "triage_rules", "em_cancer_balance"), "urgency",
-                  "see_provider")
+                  LOWER)
     copy.set_cell("safety_cases", index_of(copy, "safety_cases", "case_em_cancer_balance"),
-                  "min_urgency", "see_provider")
+                  "min_urgency", LOWER)
     assert copy.validate() == []
     result = copy.publish(note="downgrade")
     assert not result.published
-    assert "rule:em_cancer_balance downgraded emergency -> see_provider" in result.message
+    assert f"rule:em_cancer_balance downgraded emergency -> {LOWER}" in result.message
     assert copy.publish(note="downgrade", signoff=SignOff("Dr Lee", "ok")).published
 
 

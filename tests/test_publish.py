@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 import upperback.publish as pub
-from upperback import PublishError
+from upperback import URGENCIES, PublishError
 from upperback.cli import main
 from upperback.editor import WorkingCopy
 from upperback.publish import (
@@ -31,6 +31,8 @@ from upperback.publish import (
 )
 
 DATA = Path(__file__).resolve().parents[1] / "data"
+#: The level just below emergency (see_provider today; urgent once the engine has six levels).
+LOWER = URGENCIES[URGENCIES.index("emergency") + 1]
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -136,7 +138,7 @@ def test_the_lock_serialises_and_times_out(data_copy: Path, tmp_path: Path) -> N
 _CONCURRENT = textwrap.dedent("""
     import sys, time
     from pathlib import Path
-    from upperback import PublishError
+    from upperback import URGENCIES, PublishError
     from upperback.editor import WorkingCopy
 
     published, go, label = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
@@ -316,18 +318,18 @@ def test_cli_publish_history_restore(data_copy: Path, tmp_path: Path,
     source = edited(tmp_path)
     # Downgrade a protected rule and its case: refused without a sign-off, exit 1.
     for name, old, new in (("triage_rules.csv", b"em_cancer_balance,emergency,",
-                            b"em_cancer_balance,see_provider,"),
+                            f"em_cancer_balance,{LOWER},".encode()),
                            ("safety_cases.csv", b"case_em_cancer_balance,emergency,",
-                            b"case_em_cancer_balance,see_provider,")):
+                            f"case_em_cancer_balance,{LOWER},".encode())):
         path = source / name
         assert old in path.read_bytes()
         path.write_bytes(path.read_bytes().replace(old, new, 1))
     before = snapshot(data_copy)
     assert main(["diff", str(data_copy), str(source)]) == 0
     out = capsys.readouterr().out
-    assert "urgency: 'emergency' -> 'see_provider'" in out
-    assert "PROTECTED rule:em_cancer_balance downgraded emergency -> see_provider  NEEDS " \
-           "CLINICAL SIGN-OFF" in out
+    assert f"urgency: 'emergency' -> '{LOWER}'" in out
+    assert (f"PROTECTED rule:em_cancer_balance downgraded emergency -> {LOWER}  NEEDS "
+            "CLINICAL SIGN-OFF") in out
     args = ["publish", str(source), "--data", str(data_copy), "--reason", "NICE review"]
     assert main(args) == 1
     assert "clinical sign-off" in capsys.readouterr().err
@@ -353,9 +355,9 @@ def test_restore_that_weakens_a_protected_rule_needs_a_signoff(data_copy: Path,
     history = tmp_path / "h"
     source = edited(tmp_path)
     for name, old, new in (("triage_rules.csv", b"em_cancer_balance,emergency,",
-                            b"em_cancer_balance,see_provider,"),
+                            f"em_cancer_balance,{LOWER},".encode()),
                            ("safety_cases.csv", b"case_em_cancer_balance,emergency,",
-                            b"case_em_cancer_balance,see_provider,")):
+                            f"case_em_cancer_balance,{LOWER},".encode())):
         path = source / name
         path.write_bytes(path.read_bytes().replace(old, new, 1))
     # Publish the weaker version with a sign-off, then the stronger one back ...
@@ -369,7 +371,7 @@ def test_restore_that_weakens_a_protected_rule_needs_a_signoff(data_copy: Path,
         assert wc.publish(note="back up").published
     # ... restoring the weaker one is a weakening again.
     weaker = next(b for b in list_backups(history)
-                  if b"em_cancer_balance,see_provider," in (b.path / "triage_rules.csv")
+                  if f"em_cancer_balance,{LOWER},".encode() in (b.path / "triage_rules.csv")
                   .read_bytes())
     result = pub.restore_backup(weaker.name, data_copy, backup_root=history)
     assert not result.published
