@@ -155,15 +155,27 @@ def test_withheld_and_secondary(kb: KnowledgeBase) -> None:
         assert escape(wt.name) in html
 
 
-def test_would_change_or_says_nothing_would(kb: KnowledgeBase) -> None:
+def test_would_change_or_says_nothing_would(kb: KnowledgeBase,
+                                            screen_all_no: dict[str, bool]) -> None:
     none = _assess(kb, {"saddle_or_leg_numbness": True})
     assert not none.would_change
     assert "No single answer would raise the urgency." in _render.would_change_html(
         none, kb, _render.REPORT)
-    some = _assess(kb, {"heavy_lifting": True})
-    html = _render.would_change_html(some, kb, _render.REPORT)
+    # A finished screen: the answered Noes that would raise it are listed.
+    done = _assess(kb, {**screen_all_no, "heavy_lifting": True})
+    assert done.would_change
+    html = _render.would_change_html(done, kb, _render.REPORT)
     assert "<ul class='ub-would-change'>" in html
-    assert escape(some.would_change[0].label) in html
+    assert escape(done.would_change[0].label) in html
+
+
+def test_would_change_does_not_repeat_the_open_questions(kb: KnowledgeBase) -> None:
+    a = _assess(kb, {"heavy_lifting": True})
+    assert a.would_change and a.unanswered_red_flags
+    html = _render.would_change_html(a, kb, _render.SCREEN)
+    for f in a.unanswered_red_flags:
+        assert f"#q-{f}'" not in html  # listed once, in the banner
+    assert "open red-flag questions listed above" in html
 
 
 def test_headings_follow_the_face(kb: KnowledgeBase) -> None:
