@@ -50,6 +50,7 @@ __all__ = [
     "footer_html",
     "not_screened_html",
     "render",
+    "report_body_html",
     "report_html",
     "results_html",
     "risk_factors_html",
@@ -284,6 +285,20 @@ def report_html(
     """A self-contained printable HTML page of one assessment (no scripts, no links out)."""
     return render("report.html.j2", a=a, kb=kb, face=REPORT, assessor=assessor, note=note,
                   patient_id=patient_id, when=when, css=Markup(STYLESHEET))
+
+
+def report_body_html(
+    a: Assessment,
+    kb: KnowledgeBase,
+    *,
+    assessor: str | None = None,
+    note: str | None = None,
+    patient_id: str | None = None,
+    when: datetime,
+) -> str:
+    """The report without its page: what the dashboard prints (its print-only block)."""
+    return render("report_body.html.j2", a=a, kb=kb, face=REPORT, assessor=assessor,
+                  note=note, patient_id=patient_id, when=when)
 
 
 def word_count(html: str) -> int:

@@ -25,6 +25,9 @@ __all__ = [
     "questionnaire",
     "questionnaire_response",
     "render_html",
+    "response_assessor",
+    "response_kb_version",
+    "response_note",
 ]
 
 QUESTIONNAIRE_URL = "urn:upperback:questionnaire:upper-back-assessment"
@@ -84,6 +87,7 @@ def questionnaire_response(
     *,
     assessor: str | None = None,
     note: str | None = None,
+    patient_id: str | None = None,
     when: datetime | None = None,
 ) -> dict[str, Any]:
     """A FHIR R4B QuestionnaireResponse holding the answered findings only (valueBoolean).
@@ -110,6 +114,8 @@ def questionnaire_response(
         "status": "in-progress" if a.unanswered_red_flags else "completed",
         "authored": _stamp(when).isoformat(timespec="seconds"),
     }
+    if patient_id:  # given by the clinician for this export only; never stored or logged
+        resource["subject"] = {"identifier": {"value": patient_id}}
     if assessor:
         resource["author"] = {"display": assessor}
     resource["item"] = [
@@ -128,6 +134,23 @@ def response_kb_version(data: object) -> str | None:
         if isinstance(tag, Mapping) and tag.get("system") == KB_VERSION_TAG_SYSTEM:
             code = tag.get("code")
             return str(code) if code else None
+    return None
+
+
+def response_assessor(data: object) -> str | None:
+    """The assessor (`author.display`) of an exported QuestionnaireResponse, if recorded."""
+    author = data.get("author") if isinstance(data, Mapping) else None
+    shown = author.get("display") if isinstance(author, Mapping) else None
+    return shown if isinstance(shown, str) and shown else None
+
+
+def response_note(data: object) -> str | None:
+    """The free-text note (our note extension) of an exported QuestionnaireResponse."""
+    exts = data.get("extension") if isinstance(data, Mapping) else None
+    for ext in exts if isinstance(exts, list) else []:
+        if isinstance(ext, Mapping) and ext.get("url") == EXT_NOTE:
+            value = ext.get("valueString")
+            return value if isinstance(value, str) and value else None
     return None
 
 
