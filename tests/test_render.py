@@ -171,7 +171,8 @@ def test_would_change_or_says_nothing_would(kb: KnowledgeBase,
 
 def test_would_change_does_not_repeat_the_open_questions(kb: KnowledgeBase) -> None:
     a = _assess(kb, {"heavy_lifting": True})
-    assert a.would_change and a.unanswered_red_flags
+    assert a.would_change
+    assert a.unanswered_red_flags
     html = _render.would_change_html(a, kb, _render.SCREEN)
     for f in a.unanswered_red_flags:
         assert f"#q-{f}'" not in html  # listed once, in the banner

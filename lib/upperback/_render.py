@@ -48,6 +48,7 @@ __all__ = [
     "details_html",
     "estimate",
     "footer_html",
+    "macro",
     "not_screened_html",
     "render",
     "report_body_html",
@@ -187,6 +188,12 @@ def _env() -> jinja2.Environment:
 def render(template: str, **values: Any) -> str:
     """Render one of the kit's templates (autoescaped) to HTML text."""
     return _env().get_template(template).render(**values)
+
+
+def macro(template: str, name: str, *args: Any, face: Face = SCREEN) -> str:
+    """Call one macro of a kit template (autoescaped) with `face` in its context."""
+    module = _env().get_template(template).make_module({"face": face})
+    return str(getattr(module, name)(*args))
 
 
 def _macro(name: str, *args: Any) -> str:
