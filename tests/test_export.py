@@ -147,7 +147,7 @@ def test_html_report_matches_the_dashboard_wording(kb: KnowledgeBase) -> None:
     assert "class='ub-banner ub-u-incomplete'" in html
     assert "Safety net:" in html
     assert "data-condition='back_strain'" in html
-    emergency = export.render_html(upperback.assess({"saddle_or_leg_numbness": True}, kb), kb)
+    emergency = export.render_html(upperback.assess({"chest_pain_or_pressure": True}, kb), kb)
     assert "No single answer would raise the urgency." in emergency
     assert "href=" not in html + emergency  # a report does not link into a dashboard
 

@@ -26,16 +26,18 @@ import jinja2
 from markupsafe import Markup
 
 from ._citation import NOT_RECHECKED, citation_html, reference
-from ._engine import Assessment, Candidate
+from ._engine import Assessment, Candidate, Evidence
 from ._model import DISCLAIMER, URGENCIES, KnowledgeBase
 
 __all__ = [
     "ACCESS_WORDS",
+    "BASIS_WORDS",
     "CATEGORY_WORDS",
     "GROUP_WORDS",
     "INVASIVENESS_WORDS",
     "REPORT",
     "SCREEN",
+    "SEX_WORDS",
     "SHOWN_CAUSES",
     "STYLESHEET",
     "SUMMARY_CAUSES",
@@ -101,9 +103,10 @@ GROUP_WORDS = {
     "vascular": "Blood vessels",
     "neurological": "Nerves",
 }
+SEX_WORDS = {"female": "Female", "male": "Male"}
 _MAPS: dict[str, Mapping[Any, str]] = {
     "urgency": URGENCY_WORDS, "category": CATEGORY_WORDS, "access": ACCESS_WORDS,
-    "invasiveness": INVASIVENESS_WORDS, "group": GROUP_WORDS,
+    "invasiveness": INVASIVENESS_WORDS, "group": GROUP_WORDS, "sex": SEX_WORDS,
 }
 
 
@@ -157,9 +160,29 @@ def _label(kb: KnowledgeBase, finding_id: str) -> str:
     return f.label if f else finding_id
 
 
+BASIS_WORDS = {"published": "published figure", "guideline": "guideline",
+               "expert_estimate": "expert estimate"}
+
+
+def _percent(p: float) -> str:
+    if p < 0.01:
+        return "under 1%"
+    if p > 0.99:
+        return "over 99%"
+    return f"about {round(p * 100)}%"
+
+
+def _lr(e: Evidence) -> str:
+    return f"likelihood ratio {e.likelihood_ratio:.2g}"
+
+
+def _basis(code: str) -> str:
+    return BASIS_WORDS.get(code, word("group", code).lower())
+
+
 def estimate(c: Candidate) -> str:
-    """A cause's estimate as shown next to its name (the engine's score, signed)."""
-    return f"score {c.score:+d}"
+    """A cause's estimate as shown next to its name: rounded probability and its basis."""
+    return f"{_percent(c.probability)} ({_basis(c.basis)})"
 
 
 def _plural(n: int, one: str, many: str | None = None) -> str:
@@ -178,6 +201,7 @@ def _env() -> jinja2.Environment:
     )
     env.globals.update(
         cite=_cite, cites=_cites, label=_label, word=word, estimate=estimate, plural=_plural,
+        percent=_percent, lr=_lr, basis=_basis,
         reference=reference, NOT_RECHECKED=NOT_RECHECKED, DISCLAIMER=DISCLAIMER,
         URGENCIES=URGENCIES, URGENCY_ICON=URGENCY_ICON, CATEGORY_WORDS=CATEGORY_WORDS,
         SHOWN_CAUSES=SHOWN_CAUSES, SUMMARY_CAUSES=SUMMARY_CAUSES,
@@ -309,7 +333,9 @@ def report_body_html(
 
 
 def word_count(html: str) -> int:
-    """Visible words of an HTML fragment (tags and the stylesheet dropped): the first-screen
-    budget is counted with it."""
-    text = re.sub(r"<style.*?</style>|<[^>]+>", " ", html, flags=re.S)
-    return len(text.split())
+    """Words shown by an HTML fragment before any click (tags, the stylesheet and the body of
+    a closed `<details>` dropped; its summary line counts): the first-screen budget."""
+    text = re.sub(r"<style.*?</style>", " ", html, flags=re.S)
+    text = re.sub(r"(<details(?![^>]*\bopen\b)[^>]*>\s*<summary>.*?</summary>).*?</details>",
+                  r"\1", text, flags=re.S)
+    return len(re.sub(r"<[^>]+>", " ", text).split())

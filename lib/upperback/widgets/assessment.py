@@ -23,17 +23,16 @@ from ipywidgets.widgets.widget_string import HTMLStyle
 
 from .. import _render, export
 from .._config import emergency_number
-from .._engine import Assessment, assess, check_answers
-from .._errors import AnswerError, InputFileError
+from .._engine import Assessment, assess
+from .._errors import InputFileError
 from .._loader import load_knowledge_base
-from .._model import Finding, KnowledgeBase, urgency_rank
+from .._model import AGE_RANGE, SEXES, Finding, KnowledgeBase, urgency_rank
 from . import _common as c
 
 YES, NO = "Yes", "No"
 RED_FLAG_HISTORY = "Red-flag history (part of the emergency screen)"
 NO_TO_REST = "No to the rest of this section"
-SEX_OPTIONS = (("Not recorded", ""), ("Female", "female"), ("Male", "male"))
-AGE_RANGE = (0, 120)
+SEX_OPTIONS = (("Not recorded", ""), *((_render.word("sex", x), x) for x in SEXES))
 
 #: Causes listed in full; the rest sit in a collapsed list below them.
 SHOWN_CAUSES = _render.SHOWN_CAUSES
@@ -50,10 +49,14 @@ def checklist_sections(kb: KnowledgeBase) -> list[tuple[str, str, list[Finding]]
     history questions that take part in emergency rules, then history by section."""
     emergency_ids = _emergency_findings(kb)
     ordered = kb.findings_in_order()
+    # A finding's kind is the urgency its own rule gives: ambulance and emergency department
+    # signs form the emergency screen; same-day and see-a-provider signs the next section.
+    floor = urgency_rank("emergency")
     out: list[tuple[str, str, list[Finding]]] = [
-        ("Emergency red flags", "emergency", [f for f in ordered if f.kind == "emergency"]),
-        ("See-a-provider signs", "see_provider",
-         [f for f in ordered if f.kind == "see_provider"]),
+        ("Emergency red flags (ambulance or emergency department)", "emergency",
+         [f for f in ordered if f.kind != "history" and urgency_rank(f.kind) >= floor]),
+        ("Same-day and see-a-provider signs", "see_provider",
+         [f for f in ordered if f.kind != "history" and urgency_rank(f.kind) < floor]),
     ]
     history = [f for f in ordered if f.kind == "history"]
     red = [f for f in history if f.finding_id in emergency_ids]
@@ -65,16 +68,6 @@ def checklist_sections(kb: KnowledgeBase) -> list[tuple[str, str, list[Finding]]
             sections.setdefault(f.section, []).append(f)
     out.extend((f"History: {name}", "history", items) for name, items in sections.items())
     return [s for s in out if s[2]]
-
-
-def _engine_takes(kb: KnowledgeBase, key: str, value: object) -> bool:
-    """Whether this engine accepts `key` beside the findings (age and sex came with the
-    probabilistic engine); the dashboard offers the field either way and says if it is unused."""
-    try:
-        check_answers({key: value}, kb)
-    except AnswerError:
-        return False
-    return True
 
 
 def parse_age(text: str) -> int | None:
@@ -145,7 +138,6 @@ class AssessmentApp(w.VBox):  # type: ignore[misc]
                               layout=w.Layout(width="14em"),
                               style={"description_width": "initial"})
         self.sex.add_class("ub-sex")
-        self.uses = {k: _engine_takes(kb, k, v) for k, v in (("age", 40), ("sex", "female"))}
         self.age_message = w.HTML()
         self.age_message.add_class("ub-age-message")
         self.patient_id = w.Text(description="Patient identifier (optional, exports only)",
@@ -247,7 +239,26 @@ class AssessmentApp(w.VBox):  # type: ignore[misc]
 
     # -- state ------------------------------------------------------------------------------
     def answers(self) -> dict[str, bool]:
-        return {fid: t.value == YES for fid, t in self.controls.items() if t.value is not None}
+        """The answers given on the checklist (questions filled in from the age left out: the
+        engine derives them)."""
+        return {fid: t.value == YES for fid, t in self.controls.items()
+                if t.value is not None and not t.disabled}
+
+    def _follow_age(self, age: int | None) -> None:
+        """With an age, "aged N or older" questions show the answer derived from it and are
+        locked; without one they are open again (and unanswered)."""
+        for fid, toggle in self.controls.items():
+            min_age = self.kb.findings[fid].min_age
+            if min_age is None:
+                continue
+            if age is not None:
+                toggle.value = YES if age >= min_age else NO
+                toggle.disabled = True
+                self.clear_buttons[fid].disabled = True
+            elif toggle.disabled:
+                toggle.disabled = False
+                self.clear_buttons[fid].disabled = False
+                toggle.value = None
 
     def demographics(self) -> dict[str, Any]:
         """Age and sex as the engine takes them (only those given); a bad age shows a message
@@ -262,14 +273,14 @@ class AssessmentApp(w.VBox):  # type: ignore[misc]
             self.age_message.value = ""
             if age is not None:
                 out["age"] = age
+            bulk, self._bulk = self._bulk, True
+            try:
+                self._follow_age(age)
+            finally:
+                self._bulk = bulk
         if self.sex.value:
             out["sex"] = self.sex.value
-        unused = [k for k in out if not self.uses[k]]
-        if unused and not self.age_message.value:
-            self.age_message.value = ("<p class='ub-help'>This knowledge base does not use "
-                                      f"{' or '.join(unused)} yet; answer the checklist "
-                                      "questions (e.g. aged 50 or older).</p>")
-        return {k: v for k, v in out.items() if self.uses[k]}
+        return out
 
     def set_answers(self, answers: Mapping[str, bool]) -> None:
         """Replace every answer at once (ids not given become unanswered); one refresh."""
@@ -286,7 +297,8 @@ class AssessmentApp(w.VBox):  # type: ignore[misc]
         """Record an explicit No for every unanswered question of one section (answers given
         are kept); returns how many were answered."""
         current = self.answers()
-        todo = [fid for fid in self.sections[title] if fid not in current]
+        todo = [fid for fid in self.sections[title]
+                if fid not in current and not self.controls[fid].disabled]
         if todo:
             self.set_answers({**current, **dict.fromkeys(todo, False)})
         return len(todo)

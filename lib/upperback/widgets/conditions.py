@@ -16,7 +16,7 @@ def condition_html(kb: KnowledgeBase, condition_id: str) -> str:
     """Everything the knowledge base says about one cause, with a source for each claim."""
     cond = kb.conditions[condition_id]
     links = sorted((x for x in kb.condition_findings if x.condition_id == condition_id),
-                   key=lambda x: (-x.strength, x.finding_id))
+                   key=lambda x: (-x.lr_positive, x.finding_id))
     linked = {x.finding_id for x in links}
     # the engine's rule order: most urgent first, then id
     rules = [r for r in rules_in_order(kb) if linked & set(r.findings)]
