@@ -105,7 +105,7 @@ class AssessmentApp(w.VBox):  # type: ignore[misc]
         self._toggle_layout = w.Layout(flex="0 0 auto", width="auto")
         self._clear_layout = w.Layout(flex="0 0 auto", width="auto")
         self._html_style = HTMLStyle()
-        self._toggle_style = ToggleButtonsStyle(button_width="4.2em")
+        self._toggle_style = ToggleButtonsStyle(button_width="5em")
         self._button_style = w.ButtonStyle()
 
         self.error = c.error_banner()
@@ -216,7 +216,7 @@ class AssessmentApp(w.VBox):  # type: ignore[misc]
     def _question(self, f: Finding) -> w.HBox:
         fid = f.finding_id
         badge = ("<span class='ub-badge'>Emergency screen</span>"
-                 if fid in self.emergency_ids and f.kind != "emergency" else "")
+                 if fid in self.emergency_ids and f.kind == "history" else "")
         text = w.HTML(f"<div id='q-{escape(fid)}' class='ub-qlabel'>{badge}"
                       f"<strong>{escape(f.label)}</strong>"
                       f"<div class='ub-help'>{escape(f.help)}</div></div>",

@@ -36,7 +36,7 @@ class ConditionsExplorer(w.VBox):  # type: ignore[misc]
         options = sorted(((f"{x.name} ({x.icd10cm})" if x.icd10cm else x.name, x.condition_id)
                           for x in kb.conditions.values()), key=lambda o: o[0].lower())
         self.picker = w.Dropdown(options=options, description="Cause",
-                                 layout=w.Layout(width="32em"))
+                                 layout=w.Layout(width="100%", max_width="32em"))
         self.picker.add_class("ub-condition-picker")
         self.detail = w.HTML()
         self.detail.add_class("ub-condition-detail")

@@ -39,7 +39,7 @@ class TreatmentsExplorer(w.VBox):  # type: ignore[misc]
                        key=lambda o: o[0].lower())
         cats = sorted({t.category for t in kb.treatments.values()})
         accs = sorted({t.access for t in kb.treatments.values()})
-        wide = w.Layout(width="30em")
+        wide = w.Layout(width="100%", max_width="30em")
         self.condition = w.Dropdown(options=[("Any cause", ALL), *conds], description="Cause",
                                     layout=wide)
         self.category = w.Dropdown(
