@@ -182,18 +182,21 @@ def test_lost_kernel_is_said_within_two_seconds_and_answers_come_back(
 
 
 def test_leaving_a_page_with_answers_asks_first(open_notebook: Opener) -> None:
-    page = open_notebook(ASSESSMENT)
-    ready(page)
     asked: list[str] = []
-    page.on("dialog", lambda d: (asked.append(d.type), d.dismiss()))
-    page.close(run_before_unload=True)  # no answers yet: closes without asking
-    page.wait_for_timeout(500)
-    assert asked == []
+    blank = open_notebook(ASSESSMENT)
+    ready(blank)
+    blank.on("dialog", lambda d: (asked.append(d.type), d.dismiss()))
     page = open_notebook(ASSESSMENT)
     ready(page)
     page.on("dialog", lambda d: (asked.append(d.type), d.dismiss()))
     page.locator(".finding-fever button", has_text="Yes").click()
     expect(page.locator(".ub-summary .ub-banner[data-urgency='see_provider']")).to_be_visible()
-    page.close(run_before_unload=True)
+    blank.close(run_before_unload=True)  # no answers: closes without asking
+    page.wait_for_timeout(500)
+    assert blank.is_closed()
+    assert asked == []
+    page.close(run_before_unload=True)  # answers: asks, and stays when the answer is "stay"
     page.wait_for_timeout(1_000)
     assert asked == ["beforeunload"]
+    assert not page.is_closed()
+    page.close()

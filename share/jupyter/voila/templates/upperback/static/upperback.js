@@ -16,6 +16,19 @@
   var PENDING = 'upperback:restore:' + location.pathname;
   var state = { lost: false, reloading: false, count: 0, sockets: new Set(), seen: false };
 
+  /* -- the kernel's end --------------------------------------------------------------------
+   * Voilà asks the server to shut the kernel down when the page is left, sending the page's
+   * `_xsrf` cookie as its token; the standalone server never sets that cookie, so the request
+   * was refused (403) and the kernel, with the answers, lived on until culled. A random
+   * same-site token makes the double-submitted pair agree. */
+  if (!/(^|;\s*)_xsrf=/.test(document.cookie) && window.crypto && window.crypto.getRandomValues) {
+    var bytes = window.crypto.getRandomValues(new Uint8Array(16));
+    var token = Array.prototype.map.call(bytes, function (b) {
+      return ('0' + b.toString(16)).slice(-2);
+    }).join('');
+    document.cookie = '_xsrf=' + token + '; path=/; SameSite=Strict';
+  }
+
   /* -- the kernel connection ------------------------------------------------------------- */
   var DEAD = /"execution_state"\s*:\s*"(dead|restarting|autorestarting)"/;
   var decoder = typeof TextDecoder === 'function' ? new TextDecoder() : null;
@@ -47,31 +60,6 @@
     WatchedWebSocket[k] = NativeWebSocket[k];
   });
   window.WebSocket = WatchedWebSocket;
-
-  /* Polls the kernel's status as the server sees it: catches a kernel that died without a
-   * word on the socket (killed, out of memory). */
-  function kernelId() {
-    var el = document.getElementById('jupyter-config-data');
-    try { return el ? JSON.parse(el.textContent).kernelId : null; } catch (err) { return null; }
-  }
-  function poll() {
-    if (state.lost) { return; }
-    var id = kernelId();
-    if (!id || !window.fetch) { return; }
-    var base = (document.body && document.body.getAttribute('data-base-url') || '/voila/')
-      .replace(/voila\/$/, '');
-    fetch(base + 'api/kernels/' + id, { cache: 'no-store', credentials: 'same-origin' })
-      .then(function (r) {
-        if (r.status === 404) { lost('The kernel behind this page stopped.'); return null; }
-        return r.ok ? r.json() : null;
-      })
-      .then(function (k) {
-        if (k && /dead|restarting/.test(String(k.execution_state))) {
-          lost('The kernel behind this page stopped.');
-        }
-      })
-      .catch(function () { lost('The server cannot be reached.'); });
-  }
 
   function app() { return document.querySelector('.ub-app'); }
 
@@ -148,7 +136,7 @@
   /* -- answers kept in the browser ------------------------------------------------------- */
   function keep(root) {
     var el = root.querySelector('.ub-state-data');
-    if (!el) { return; }
+    if (!el || !restored) { return; }  // what was kept is handed back before it is replaced
     state.count = parseInt(el.getAttribute('data-count') || '0', 10) || 0;
     try {
       if (state.count > 0) { sessionStorage.setItem(KEY, el.getAttribute('data-state')); }
@@ -225,8 +213,8 @@
     var root = app();
     if (!root) { return; }
     dress(root);
-    keep(root);
     restore(root);
+    keep(root);
   }
   function schedule() {
     if (!pending) { pending = true; window.requestAnimationFrame(update); }
@@ -236,6 +224,5 @@
       childList: true, subtree: true, attributes: true, attributeFilter: ['class', 'data-state']
     });
     schedule();
-    window.setInterval(poll, 1000);
   });
 }());
