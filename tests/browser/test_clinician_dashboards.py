@@ -48,7 +48,8 @@ def test_assessment_answer_export_reset(open_notebook: Opener, tmp_path: Path) -
     expect(page.locator(".ub-footer").first).to_contain_text(kb.version)
     yes(page, "fever")
     banner(page, "see_provider")
-    expect(page.locator(".ub-emergency-incomplete")).to_contain_text("Emergency screen incomplete")
+    expect(page.locator(".ub-summary .ub-emergency-incomplete")).to_contain_text(
+        "Emergency screen incomplete")
     yes(page, "heavy_lifting")
     expect(page.locator(".ub-top-causes")).to_contain_text("Back strain")
     yes(page, "saddle_or_leg_numbness")
