@@ -220,3 +220,81 @@ def test_every_section_escapes_text(kb: KnowledgeBase) -> None:
 def test_cause_cites_the_sources_of_its_scoring_links(kb: KnowledgeBase) -> None:
     html = _render.causes_html(upperback.assess({"flank_pain_or_blood_in_urine": True}, kb), kb)
     assert "NIDDK (kidney stones)" in html
+
+
+# -- the faces kit ----------------------------------------------------------------------------
+def test_one_stylesheet_for_dashboard_and_report(kb: KnowledgeBase) -> None:
+    from upperback.widgets import kit
+
+    a = _assess(kb, {"fever": True})
+    assert _render.STYLESHEET in export.render_html(a, kb)
+    assert kit.style().value == f"<style>{_render.STYLESHEET}</style>"
+    # every urgency the engine knows has its own banner colours and words
+    for u in upperback.URGENCIES:
+        assert f".ub-u-{u}{{" in _render.STYLESHEET
+        assert u in _render.URGENCY_WORDS
+    # a visible focus ring: at least 2 px
+    assert re.search(r"outline:\s*[2-9]px solid", _render.STYLESHEET)
+
+
+@pytest.mark.parametrize(("kind", "code", "words"), [
+    ("urgency", "see_provider", "See a provider"),
+    ("group", "systemic_organ", "Internal organs and whole-body illness"),
+    ("group", "brand_new_group", "Brand new group"),  # never the raw code
+    ("category", "non_drug", "Non-drug care"),
+    ("sex", "female", "Female"),
+])
+def test_one_wording_map(kind: str, code: str, words: str) -> None:
+    assert _render.word(kind, code) == words
+
+
+def test_every_code_in_the_knowledge_base_has_words(kb: KnowledgeBase) -> None:
+    for c in kb.conditions.values():
+        assert c.group in _render.GROUP_WORDS, c.group
+    for t in kb.treatments.values():
+        assert t.category in _render.CATEGORY_WORDS
+        assert t.access in _render.ACCESS_WORDS
+        assert t.invasiveness in _render.INVASIVENESS_WORDS
+
+
+def test_templates_escape_whatever_they_are_given(kb: KnowledgeBase) -> None:
+    evil = "<script>alert(1)</script>"
+    a = replace(_assess(kb, {"fever": True}), headline=evil, advice=evil)
+    from datetime import UTC, datetime
+
+    for html in (_render.summary_html(a, kb), _render.details_html(a, kb),
+                 _render.report_html(a, kb, assessor=evil, note=evil, patient_id=evil,
+                                     when=datetime(2025, 1, 1, tzinfo=UTC))):
+        assert "<script>" not in html
+        assert escape(evil, quote=False) in html or "&lt;script&gt;" in html
+    assert "<script" not in _render.footer_html(replace(kb, version=evil))
+
+
+def test_report_marks_unanswered_questions(kb: KnowledgeBase) -> None:
+    a = _assess(kb, {"fever": True, "smoking": False})
+    html = export.render_html(a, kb)
+    n_open = len(kb.findings) - 2
+    assert f"2 questions answered, {n_open} unanswered." in html
+    assert html.count("Not answered") == n_open
+    assert "Fever with the back pain? <strong>Yes</strong>" in html
+
+
+def test_report_carries_a_patient_identifier_only_when_given(kb: KnowledgeBase) -> None:
+    a = _assess(kb, {"fever": True})
+    assert "Patient identifier" not in export.render_html(a, kb)
+    assert "MRN-1" in export.render_html(a, kb, patient_id="MRN-1")
+    qr = export.questionnaire_response(a, kb, patient_id="MRN-1")
+    assert qr["subject"] == {"identifier": {"value": "MRN-1"}}
+    assert "subject" not in export.questionnaire_response(a, kb)
+
+
+def test_first_screen_word_budget_counts_only_what_shows() -> None:
+    assert _render.word_count("<p>one two</p><details><summary>three</summary>four five"
+                              "</details>") == 3
+    assert _render.word_count("<details open><summary>a</summary>b c</details>") == 3
+
+
+def test_first_screen_fits_150_words_for_every_safety_case(kb: KnowledgeBase) -> None:
+    for case in kb.safety_cases.values():
+        a = upperback.assess(dict(case.answers), kb)
+        assert _render.word_count(_render.summary_html(a, kb)) <= 150, case.case_id
