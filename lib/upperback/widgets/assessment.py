@@ -170,7 +170,8 @@ class AssessmentApp(w.VBox):  # type: ignore[misc]
         demographics.add_class("ub-demographics")
         head = w.VBox([w.HTML("<h2>Patient</h2>"), demographics, self.age_message])
         head.add_class("ub-screen-only")
-        checklist = w.VBox([w.HTML("<h2>Checklist</h2>"),
+        checklist = w.VBox([w.HTML("<h2>Checklist</h2><p class='ub-help'>Each question starts "
+                                   "unanswered. <a href='#ub-result'>Go to the result</a></p>"),
                             *(self._section(*s) for s in checklist_sections(kb))])
         checklist.add_class("ub-checklist")
         checklist.add_class("ub-screen-only")
@@ -179,7 +180,7 @@ class AssessmentApp(w.VBox):  # type: ignore[misc]
                    "browser; nothing is saved on the server.</p>"),
             self.assessor, self.note, self.downloads, self.upload, self.import_status])
         export_box.add_class("ub-export")
-        side = w.VBox([w.HTML("<h2>Result</h2>"), self.banner, self.reset_button, self.results,
+        side = w.VBox([w.HTML("<h2 id='ub-result'>Result</h2>"), self.banner, self.reset_button, self.results,
                        export_box])
         side.add_class("ub-results")
         side.add_class("ub-screen-only")
