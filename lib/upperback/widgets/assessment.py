@@ -180,8 +180,8 @@ class AssessmentApp(w.VBox):  # type: ignore[misc]
                    "browser; nothing is saved on the server.</p>"),
             self.assessor, self.note, self.downloads, self.upload, self.import_status])
         export_box.add_class("ub-export")
-        side = w.VBox([w.HTML("<h2 id='ub-result'>Result</h2>"), self.banner, self.reset_button, self.results,
-                       export_box])
+        side = w.VBox([w.HTML("<h2 id='ub-result'>Result</h2>"), self.banner,
+                       self.reset_button, self.results, export_box])
         side.add_class("ub-results")
         side.add_class("ub-screen-only")
         columns = w.HBox([checklist, side])
