@@ -69,10 +69,12 @@ def test_screen_and_report_say_the_same_things(kb: KnowledgeBase,
         if words and not words.startswith(("Details: why", "Why this urgency")):
             assert words in report, words
     # ... and the first screen is a shortening of it: urgency, advice, top causes
-    for words in (a.headline, a.advice, *(c.name for c in a.candidates[:3]),
-                  *(_render.estimate(c) for c in a.candidates[:3])):
-        assert words in app.banner.value
+    for words in (a.headline, a.advice, *(c.name for c in a.candidates[:3])):
+        assert escape(words, quote=False) in app.banner.value
         assert _text(escape(words)) in report, words
+    for c in a.candidates[:3]:
+        assert _render.estimate(c) in _text(app.banner.value)
+        assert f"estimated {_render._percent(c.probability)} (prior" in report
 
 
 def test_banner_sections(kb: KnowledgeBase) -> None:
@@ -119,12 +121,13 @@ def test_causes_beyond_the_first_five_are_collapsed_on_screen_open_in_print(
     screen = _render.causes_html(a, kb, _render.SCREEN)
     report = _render.causes_html(a, kb, _render.REPORT)
     more = len(a.candidates) - _render.SHOWN_CAUSES
-    assert f"<details class='ub-more'><summary>{more} more possible causes" in screen
-    assert f"<details class='ub-more' open><summary>{more} more possible causes" in report
+    assert f"<details class='ub-more'><summary>{more} less likely causes" in screen
+    assert f"<details class='ub-more' open><summary>{more} less likely causes" in report
+    top = "<li class='ub-cause' data-condition="
     for html in (screen, report):
-        assert html.count("data-condition=") == len(a.candidates)
+        assert html.count(top) == len(a.candidates)
         head, tail = html.split("<details", 1)
-        assert head.count("data-condition=") == _render.SHOWN_CAUSES
+        assert head.count(top) == _render.SHOWN_CAUSES
         assert f"<ol start='{_render.SHOWN_CAUSES + 1}' class='ub-causes'>" in tail
 
 
@@ -133,6 +136,21 @@ def test_no_causes(kb: KnowledgeBase, screen_all_no: dict[str, bool]) -> None:
                                        cant_miss=()), kb)
     assert "ub-causes-none" in html
     assert "<details" not in html
+
+
+def test_causes_never_empty_and_show_estimate_basis_and_subtypes(
+        kb: KnowledgeBase, screen_all_no: dict[str, bool]) -> None:
+    a = upperback.assess(screen_all_no, kb)
+    html = _render.causes_html(a, kb)
+    assert "<ol class='ub-causes'>" in html
+    assert f"data-condition='{a.candidates[0].condition_id}'" in html
+    assert "estimated " in html
+    assert "expert estimate" in html
+    tumour = _render.causes_html(upperback.assess({"cancer_history": True}, kb), kb)
+    assert "<ul class='ub-subtypes'><li class='ub-subtype' data-condition='spinal_metastasis'" \
+        in tumour
+    assert "Must not miss:" in tumour
+    assert "answered" not in html or "<em>no</em>" in html
 
 
 def test_treatments_show_access_words_for_and_ask_first(kb: KnowledgeBase) -> None:
@@ -181,8 +199,9 @@ def test_headings_follow_the_face(kb: KnowledgeBase) -> None:
     a = _assess(kb, {"heavy_lifting": True, "smoking": True})
     screen = _render.results_html(a, kb, _render.SCREEN)
     report = _render.results_html(a, kb, _render.REPORT)
-    for title in ("Likely causes", "Suggested work-up", "Treatment options",
-                  "Risk factors and prevention", "What would change the decision",
+    for title in ("Possible causes (estimates, not a diagnosis)", "Suggested work-up",
+                  "Treatment options", "Risk factors and prevention",
+                  "Complications to watch for", "What would change the decision",
                   "Not screened by this checklist"):
         assert f"<h3>{title}</h3>" in screen
         assert f"<h2>{title}</h2>" in report
@@ -238,7 +257,7 @@ def test_one_stylesheet_for_dashboard_and_report(kb: KnowledgeBase) -> None:
 
 
 @pytest.mark.parametrize(("kind", "code", "words"), [
-    ("urgency", "see_provider", "See a provider"),
+    ("urgency", "see_provider", "See a provider within days"),
     ("group", "systemic_organ", "Internal organs and whole-body illness"),
     ("group", "brand_new_group", "Brand new group"),  # never the raw code
     ("category", "non_drug", "Non-drug care"),
@@ -283,8 +302,8 @@ def test_report_carries_a_patient_identifier_only_when_given(kb: KnowledgeBase) 
     a = _assess(kb, {"fever": True})
     assert "Patient identifier" not in export.render_html(a, kb)
     assert "MRN-1" in export.render_html(a, kb, patient_id="MRN-1")
-    qr = export.questionnaire_response(a, kb, patient_id="MRN-1")
-    assert qr["subject"] == {"identifier": {"value": "MRN-1"}}
+    qr = export.questionnaire_response(a, kb, patient="MRN-1")
+    assert qr["subject"]["identifier"]["value"] == "MRN-1"
     assert "subject" not in export.questionnaire_response(a, kb)
 
 

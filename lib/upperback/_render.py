@@ -47,6 +47,7 @@ __all__ = [
     "answers_html",
     "banner_html",
     "causes_html",
+    "complications_html",
     "details_html",
     "estimate",
     "footer_html",
@@ -69,14 +70,14 @@ __all__ = [
 # Codes never reach a screen: every face goes through `word()`. Urgencies the engine knows but
 # this map does not yet name fall back to a readable form of the code (never the raw id).
 URGENCY_WORDS = {
-    "ambulance": "Call an ambulance",
-    "emergency": "Emergency",
+    "ambulance": "Ambulance now",
+    "emergency": "Emergency department now",
     "urgent": "Urgent: today",
-    "see_provider": "See a provider",
+    "see_provider": "See a provider within days",
     "incomplete": "Incomplete",
     "self_care": "Self-care",
 }
-URGENCY_ICON = {"ambulance": "!!!", "emergency": "!!", "urgent": "!", "see_provider": "!",
+URGENCY_ICON = {"ambulance": "!!!", "emergency": "!!", "urgent": "!", "see_provider": "i",
                 "incomplete": "?", "self_care": "OK"}
 CATEGORY_WORDS = {
     "medication": "Medication",
@@ -160,29 +161,45 @@ def _label(kb: KnowledgeBase, finding_id: str) -> str:
     return f.label if f else finding_id
 
 
-BASIS_WORDS = {"published": "published figure", "guideline": "guideline",
+BASIS_WORDS = {"published": "published figures", "guideline": "guideline",
                "expert_estimate": "expert estimate"}
 
 
 def _percent(p: float) -> str:
+    """An estimate as a percentage, never falsely precise."""
+    if p < 0.001:
+        return "under 0.1%"
     if p < 0.01:
-        return "under 1%"
-    if p > 0.99:
-        return "over 99%"
-    return f"about {round(p * 100)}%"
+        return f"{p * 100:.1f}%"
+    return f"{round(p * 100)}%"
 
 
 def _lr(e: Evidence) -> str:
-    return f"likelihood ratio {e.likelihood_ratio:.2g}"
+    return f"LR {e.likelihood_ratio:g}"
 
 
 def _basis(code: str) -> str:
     return BASIS_WORDS.get(code, word("group", code).lower())
 
 
+def _find_candidate(a: Assessment, condition_id: str) -> Candidate | None:
+    """A cause of the assessment by id, subtypes included."""
+    todo = list(a.candidates)
+    while todo:
+        c = todo.pop(0)
+        if c.condition_id == condition_id:
+            return c
+        todo.extend(c.subtypes)
+    return None
+
+
+#: Treatment categories in the order shown: non-drug care first (ACP 2017).
+TREATMENT_ORDER = ("non_drug", "medication", "procedure_surgery")
+
+
 def estimate(c: Candidate) -> str:
     """A cause's estimate as shown next to its name: rounded probability and its basis."""
-    return f"{_percent(c.probability)} ({_basis(c.basis)})"
+    return f"estimated {_percent(c.probability)} ({_basis(c.basis)})"
 
 
 def _plural(n: int, one: str, many: str | None = None) -> str:
@@ -201,7 +218,8 @@ def _env() -> jinja2.Environment:
     )
     env.globals.update(
         cite=_cite, cites=_cites, label=_label, word=word, estimate=estimate, plural=_plural,
-        percent=_percent, lr=_lr, basis=_basis,
+        percent=_percent, lr=_lr, basis=_basis, find_candidate=_find_candidate,
+        TREATMENT_ORDER=TREATMENT_ORDER,
         reference=reference, NOT_RECHECKED=NOT_RECHECKED, DISCLAIMER=DISCLAIMER,
         URGENCIES=URGENCIES, URGENCY_ICON=URGENCY_ICON, CATEGORY_WORDS=CATEGORY_WORDS,
         SHOWN_CAUSES=SHOWN_CAUSES, SUMMARY_CAUSES=SUMMARY_CAUSES,
@@ -282,6 +300,11 @@ def would_change_html(a: Assessment, kb: KnowledgeBase, face: Face = SCREEN) -> 
     """The answers that would raise the urgency beyond the open questions the banner already
     lists, or a sentence saying there are none."""
     return _macro("would_change", a, kb, face)
+
+
+def complications_html(a: Assessment, kb: KnowledgeBase, face: Face = SCREEN) -> str:
+    """Complications of back pain to watch for (each cause's course is shown with it)."""
+    return _macro("complications", a, kb, face)
 
 
 def not_screened_html(a: Assessment, kb: KnowledgeBase, face: Face = SCREEN) -> str:

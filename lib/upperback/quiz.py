@@ -9,6 +9,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Any
 
 from . import _model as m
 from ._citation import citation
@@ -32,13 +33,16 @@ GROUP_LABELS: Mapping[str, str] = MappingProxyType({
 #: says what to do (or why no decision is possible yet). Kept here too because this module is
 #: pure and must not import the ipywidgets dashboards.
 URGENCY_LABELS: Mapping[str, str] = MappingProxyType({
-    "emergency": "Emergency care now",
-    "see_provider": "See a healthcare provider",
+    "ambulance": "Call an ambulance now",
+    "emergency": "Emergency department now",
+    "urgent": "Seen by a clinician today",
+    "see_provider": "See a healthcare provider within days",
     "incomplete": "Cannot decide yet: red-flag questions unanswered",
     "self_care": "Self-care at home",
 })
+#: Non-drug care before medicines at the same invasiveness (ACP 2017), as the engine ranks.
 CATEGORY_ORDER: Mapping[str, int] = MappingProxyType(
-    {"medication": 0, "non_drug": 1, "procedure_surgery": 2})
+    {"non_drug": 0, "medication": 1, "procedure_surgery": 2})
 #: Points for naming the engine's urgency in the case quiz (each expected cause is worth one).
 URGENCY_POINTS = 2
 
@@ -112,7 +116,9 @@ class CaseCheck:
 def check_case(case: TeachingCase, kb: m.KnowledgeBase) -> CaseCheck:
     """Run the case through the engine: same urgency, expected causes among the leading ones."""
     a = assess(case.answers, kb)
-    leading = tuple(c.condition_id for c in a.candidates[:LEADING_CAUSES])
+    # a can't-miss cause flagged by the engine counts, even below the benign leading ones
+    leading = (*a.leading(), *(c.condition_id for c in a.cant_miss if c.condition_id
+                              not in a.leading()))
     return CaseCheck(case.case_id, a.urgency, leading, a.urgency == case.expected_urgency,
                      tuple(c for c in case.expected_causes if c not in leading))
 
@@ -139,11 +145,16 @@ def explain(a: Assessment, kb: m.KnowledgeBase) -> tuple[Reason, ...]:
         out.append(Reason("Every red-flag rule was ruled out by a \u201cno\u201d answer.",
                           cite(kb, a.advice_source_id)))
     for c in a.candidates[:LEADING_CAUSES]:
-        why = "; ".join(f"{e.label.rstrip('?')} (+{e.strength}: {e.note})" for e in c.supporting)
-        against = "; ".join(f"{e.label.rstrip('?')} (\u2212{e.strength})" for e in c.against)
-        text = f"Likely cause: {c.name} (score {c.score}). For: {why}"
+        def said(e: Any) -> str:
+            return (f"{e.label.rstrip('?')} answered {'yes' if e.answer else 'no'} "
+                    f"(LR {e.likelihood_ratio:g}: {e.note})")
+
+        why = "; ".join(said(e) for e in c.supporting) or "its prior alone"
+        against = "; ".join(said(e) for e in c.against)
+        text = (f"Possible cause: {c.name}, estimated {round(c.probability * 100, 1)}% "
+                f"(basis: {c.basis.replace('_', ' ')}). For: {why}")
         if against:
-            text += f". Against (answered no): {against}"
+            text += f". Against: {against}"
         out.append(Reason(text, cite(kb, c.source_id)))
     return tuple(out)
 
@@ -173,14 +184,18 @@ class DrillItem:
 
     @property
     def send_to_er(self) -> bool:
-        return self.urgency == "emergency"
+        """Emergency care now: an ambulance or the emergency department."""
+        return m.urgency_rank(self.urgency) >= m.urgency_rank("emergency")
 
 
 def drill_answers(kb: m.KnowledgeBase, rule: m.TriageRule) -> dict[str, bool]:
     """A complete red-flag screen for a drill item: the rule's findings yes, every finding of
     every other triage rule no."""
     screen = {f for r in kb.rules.values() for f in r.findings}
-    return {f: f in rule.findings for f in screen}
+    # the age questions must agree with each other: as old as the rule needs, else 30
+    years = max([30, *((kb.findings[f].min_age or 0) for f in rule.findings)])
+    return {f: (years >= (kb.findings[f].min_age or 0)) if kb.findings[f].min_age is not None
+            else f in rule.findings for f in screen}
 
 
 def drill_items(kb: m.KnowledgeBase) -> tuple[DrillItem, ...]:
@@ -197,7 +212,8 @@ def drill_items(kb: m.KnowledgeBase) -> tuple[DrillItem, ...]:
         escalations = tuple(
             (other.rule_id, tuple(kb.findings[f].label for f in other.findings if f not in present))
             for other in sorted(kb.rules.values(), key=lambda r: r.rule_id)
-            if other.urgency == "emergency" and present < set(other.findings)
+            if m.urgency_rank(other.urgency) >= m.urgency_rank("emergency")
+            and present < set(other.findings)
         )
         items.append(DrillItem(
             rule.rule_id, rule.findings, tuple(kb.findings[f].label for f in rule.findings),
@@ -287,8 +303,9 @@ def score_case(case: TeachingCase, chosen_urgency: str, chosen_causes: Iterable[
     if unknown:
         raise AnswerError(f"unknown cause id: {', '.join(unknown)}")
     a = assess(case.answers, kb)
-    leading = [c.condition_id for c in a.candidates[:LEADING_CAUSES]]
+    leading = list(a.leading())
     expected = case.expected_causes or tuple(leading[:1])
+    leading += [c.condition_id for c in a.cant_miss if c.condition_id not in leading]
     engine = a.urgency
     urgency_ok = chosen_urgency == engine
     got, want = m.urgency_rank(chosen_urgency), m.urgency_rank(engine)
@@ -360,37 +377,39 @@ def causes_by_group(kb: m.KnowledgeBase) -> tuple[tuple[str, tuple[m.Condition, 
 
 @dataclass(frozen=True)
 class StrengthMatrix:
-    """Findings (rows) by causes (columns); each cell is the strength of the link (0 = none)."""
+    """Findings (rows) by causes (columns); each cell is the positive likelihood ratio of the
+    link (how much a yes multiplies the odds; 0 = no link)."""
 
     finding_ids: tuple[str, ...]
     finding_labels: tuple[str, ...]
     condition_ids: tuple[str, ...]
     condition_names: tuple[str, ...]
-    values: tuple[tuple[int, ...], ...]
+    values: tuple[tuple[float, ...], ...]
 
 
 def strength_matrix(kb: m.KnowledgeBase, group: str | None = None, kind: str | None = None,
                     top_level_only: bool = False) -> StrengthMatrix:
-    """The finding x cause strength matrix, filtered by cause group and finding kind. Only
-    findings linked to at least one shown cause are kept, in checklist order."""
+    """The finding x cause matrix of positive likelihood ratios, filtered by cause group and
+    finding kind. Only findings linked to at least one shown cause are kept, in checklist
+    order."""
     conds = [c for _, cs in causes_by_group(kb) for c in cs
              if (group is None or c.group == group) and not (top_level_only and c.parent)]
     cids = [c.condition_id for c in conds]
-    strength = {(x.finding_id, x.condition_id): x.strength for x in kb.condition_findings}
+    strength = {(x.finding_id, x.condition_id): x.lr_positive for x in kb.condition_findings}
     fids = [f.finding_id for f in kb.findings_in_order()
             if (kind is None or f.kind == kind) and any((f.finding_id, c) in strength
                                                          for c in cids)]
     return StrengthMatrix(
         tuple(fids), tuple(kb.findings[f].label for f in fids), tuple(cids),
         tuple(c.name for c in conds),
-        tuple(tuple(strength.get((f, c), 0) for c in cids) for f in fids))
+        tuple(tuple(strength.get((f, c), 0.0) for c in cids) for f in fids))
 
 
 def condition_links(kb: m.KnowledgeBase, condition_id: str) -> tuple[m.ConditionFinding, ...]:
-    """The findings that point to a cause, strongest first."""
+    """The findings linked to a cause, the ones whose yes raises it most first."""
     order = {f.finding_id: i for i, f in enumerate(kb.findings_in_order())}
     return tuple(sorted((x for x in kb.condition_findings if x.condition_id == condition_id),
-                        key=lambda x: (-x.strength, order[x.finding_id])))
+                        key=lambda x: (-x.lr_positive, order[x.finding_id])))
 
 
 def tests_for(kb: m.KnowledgeBase, condition_id: str) -> tuple[m.TestCondition, ...]:
@@ -432,8 +451,9 @@ class RiskProfile:
     present: tuple[m.RiskFactor, ...]
     modifiable: tuple[m.RiskFactor, ...]
     fixed: tuple[m.RiskFactor, ...]
-    #: Causes the factors' findings are linked to, with the summed strength, strongest first.
-    causes: tuple[tuple[str, int], ...]
+    #: Causes the factors' findings are linked to, with the combined likelihood ratio of the
+    #: factors (the product of their LR+), largest first.
+    causes: tuple[tuple[str, float], ...]
 
 
 def risk_profile(kb: m.KnowledgeBase, risk_factor_ids: Iterable[str]) -> RiskProfile:
@@ -444,10 +464,10 @@ def risk_profile(kb: m.KnowledgeBase, risk_factor_ids: Iterable[str]) -> RiskPro
         raise AnswerError(f"unknown risk factor id: {', '.join(unknown)}")
     present = tuple(kb.risk_factors[r] for r in ids)
     findings = {r.finding_id for r in present if r.finding_id}
-    totals: dict[str, int] = defaultdict(int)
+    totals: dict[str, float] = defaultdict(lambda: 1.0)
     for x in kb.condition_findings:
         if x.finding_id in findings:
-            totals[x.condition_id] += x.strength
+            totals[x.condition_id] *= x.lr_positive
     causes = sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))
     return RiskProfile(present, tuple(r for r in present if r.modifiable),
                        tuple(r for r in present if not r.modifiable),

@@ -149,7 +149,7 @@ def banner(kb: m.KnowledgeBase) -> w.Widget:
 def red_flag_reference(kb: m.KnowledgeBase) -> w.Widget:
     """Every triage rule: what it asks, what to do, why it matters, and the source."""
     rows = []
-    for urgency in ("emergency", "see_provider"):
+    for urgency in m.RULE_URGENCIES:
         rules = [r for r in kb.rules.values() if r.urgency == urgency]
         rows.append(f"<h4>{_e(quiz.URGENCY_LABELS[urgency])} ({len(rules)} rules)</h4>"
                     "<table class='ub-table'><tr><th>Rule</th><th>All of these answered yes"
@@ -246,7 +246,8 @@ def causes_overview(kb: m.KnowledgeBase) -> w.Widget:
             linked = {x.finding_id for x in kb.condition_findings
                       if kb.conditions[x.condition_id].group == "cardiac"}
             rules = [r for r in kb.rules.values()
-                     if r.urgency == "emergency" and linked & set(r.findings)]
+                     if m.urgency_rank(r.urgency) >= m.urgency_rank("emergency")
+                     and linked & set(r.findings)]
             extra = ("<p><b>Never treat this as back pain.</b> These emergency rules catch it: "
                      + "; ".join(f"{_e(r.label)} ({_e(r.rationale)})" for r in rules) + "</p>")
         parts.append(f"<div class='ub-box {css}'><h4>{_e(quiz.GROUP_LABELS.get(group, group))}"
@@ -254,17 +255,26 @@ def causes_overview(kb: m.KnowledgeBase) -> w.Widget:
     return w.HTML("".join(parts))
 
 
+#: LR+ bands of the heatmap: (upper bound, label); a yes multiplies the odds by the LR+.
+LR_BANDS = ((0.0, "no link"), (1.0, "lowers (below 1)"), (2.0, "small (1-2)"),
+            (5.0, "moderate (2-5)"), (float("inf"), "large (over 5)"))
+
+
+def _lr_band(lr: float) -> int:
+    return next(i for i, (top, _) in enumerate(LR_BANDS) if lr <= top)
+
+
 def heatmap_png(matrix: quiz.StrengthMatrix) -> bytes:
-    """The strength matrix as a heatmap (darker = stronger link)."""
+    """The likelihood-ratio matrix as a heatmap (darker = a yes raises the cause more)."""
     from matplotlib.colors import ListedColormap
     from matplotlib.figure import Figure
 
     rows, cols = len(matrix.finding_ids), len(matrix.condition_ids)
     fig = Figure(figsize=(max(4.0, 0.42 * cols + 3.5), max(2.0, 0.3 * rows + 1.8)))
     ax = fig.add_subplot()
-    cmap = ListedColormap(["#ffffff", "#c6dbef", "#6baed6", "#08519c"])
-    im = ax.imshow([list(r) for r in matrix.values], cmap=cmap, vmin=-0.5, vmax=3.5,
-                   aspect="auto")
+    cmap = ListedColormap(["#ffffff", "#fdd0a2", "#c6dbef", "#6baed6", "#08519c"])
+    im = ax.imshow([[_lr_band(v) for v in r] for r in matrix.values], cmap=cmap, vmin=-0.5,
+                   vmax=len(LR_BANDS) - 0.5, aspect="auto")
     ax.set_xticks(range(cols), [_short(n, 30) for n in matrix.condition_names], rotation=60,
                   ha="right", fontsize=8)
     ax.set_yticks(range(rows), [_short(x) for x in matrix.finding_labels], fontsize=8)
@@ -272,8 +282,9 @@ def heatmap_png(matrix: quiz.StrengthMatrix) -> bytes:
     ax.set_yticks([y - 0.5 for y in range(rows + 1)], minor=True)
     ax.grid(which="minor", color="#e0e0e0", linewidth=0.5)
     ax.tick_params(which="minor", length=0)
-    bar = fig.colorbar(im, ax=ax, ticks=[0, 1, 2, 3], fraction=0.03)
-    bar.ax.set_yticklabels(["none", "weak", "moderate", "strong"], fontsize=8)
+    bar = fig.colorbar(im, ax=ax, ticks=list(range(len(LR_BANDS))), fraction=0.03)
+    bar.ax.set_yticklabels([label for _, label in LR_BANDS], fontsize=8)
+    bar.set_label("Positive likelihood ratio (LR+)", fontsize=8)
     return _png(fig)
 
 
@@ -284,7 +295,8 @@ def finding_cause_explorer(kb: m.KnowledgeBase) -> w.Widget:
         (quiz.GROUP_LABELS.get(g, g), g) for g, _ in quiz.causes_by_group(kb)],
         style={"description_width": "initial"})
     kind = w.Dropdown(description="Findings", options=[
-        ("All findings", ""), ("Emergency red flags", "emergency"),
+        ("All findings", ""), ("Ambulance red flags", "ambulance"),
+        ("Emergency red flags", "emergency"), ("Same-day signs", "urgent"),
         ("See-a-provider signs", "see_provider"), ("History", "history")],
         style={"description_width": "initial"})
     top = w.Checkbox(description="Top-level causes only", value=False, indent=False)
@@ -328,10 +340,10 @@ def finding_cause_explorer(kb: m.KnowledgeBase) -> w.Widget:
             details.value = ""
             return
         c = kb.conditions[cid]
-        words = {1: "weak", 2: "moderate", 3: "strong"}
         rows = "".join(
             f"<tr><td>{_e(kb.findings[x.finding_id].label)}</td>"
-            f"<td>{words.get(x.strength, x.strength)}</td><td>{_e(x.note)}</td>"
+            f"<td>LR+ {x.lr_positive:g}, LR\u2212 {x.lr_negative:g} "
+            f"({_e(x.basis.replace('_', ' '))})</td><td>{_e(x.note)}</td>"
             f"<td class='ub-src'>{_e(quiz.cite(kb, x.source_id))}</td></tr>"
             for x in quiz.condition_links(kb, cid))
         details.value = (f"{_CSS}<div class='ub-box ub-note'><b>{_e(c.name)}</b>: "
@@ -560,14 +572,14 @@ def risk_factor_table(kb: m.KnowledgeBase) -> w.Widget:
 
 
 def risk_chart_png(profile: quiz.RiskProfile, limit: int = 8) -> bytes:
-    """The causes a risk profile points to, by summed link strength."""
+    """The causes a risk profile points to, by the combined likelihood ratio of the factors."""
     from matplotlib.figure import Figure
 
     top = profile.causes[:limit]
     fig = Figure(figsize=(6, 0.32 * len(top) + 1.0))
     ax = fig.add_subplot()
     ax.barh([_short(n, 36) for n, _ in top][::-1], [s for _, s in top][::-1], color="#6baed6")
-    ax.set_xlabel("Summed strength of the links from these risk factors")
+    ax.set_xlabel("Combined likelihood ratio of these risk factors (x the odds)")
     ax.tick_params(axis="y", labelsize=8)
     return _png(fig)
 

@@ -39,9 +39,9 @@ SHOWN_CAUSES = _render.SHOWN_CAUSES
 
 
 def _emergency_findings(kb: KnowledgeBase) -> set[str]:
-    # Emergency and anything more urgent (an ambulance) make up the emergency screen.
-    floor = urgency_rank("emergency")
-    return {f for r in kb.rules.values() if urgency_rank(r.urgency) >= floor for f in r.findings}
+    """Findings in a rule that sends to an emergency department or calls an ambulance."""
+    top = urgency_rank("emergency")
+    return {f for r in kb.rules.values() if urgency_rank(r.urgency) >= top for f in r.findings}
 
 
 def checklist_sections(kb: KnowledgeBase) -> list[tuple[str, str, list[Finding]]]:
@@ -49,14 +49,12 @@ def checklist_sections(kb: KnowledgeBase) -> list[tuple[str, str, list[Finding]]
     history questions that take part in emergency rules, then history by section."""
     emergency_ids = _emergency_findings(kb)
     ordered = kb.findings_in_order()
-    # A finding's kind is the urgency its own rule gives: ambulance and emergency department
-    # signs form the emergency screen; same-day and see-a-provider signs the next section.
-    floor = urgency_rank("emergency")
     out: list[tuple[str, str, list[Finding]]] = [
-        ("Emergency red flags (ambulance or emergency department)", "emergency",
-         [f for f in ordered if f.kind != "history" and urgency_rank(f.kind) >= floor]),
-        ("Same-day and see-a-provider signs", "see_provider",
-         [f for f in ordered if f.kind != "history" and urgency_rank(f.kind) < floor]),
+        ("Emergency red flags", "emergency",
+         [f for f in ordered if f.kind in ("ambulance", "emergency")]),
+        ("Same-day signs", "urgent", [f for f in ordered if f.kind == "urgent"]),
+        ("See-a-provider signs", "see_provider",
+         [f for f in ordered if f.kind == "see_provider"]),
     ]
     history = [f for f in ordered if f.kind == "history"]
     red = [f for f in history if f.finding_id in emergency_ids]
@@ -195,8 +193,10 @@ class AssessmentApp(w.VBox):  # type: ignore[misc]
     # -- building -------------------------------------------------------------------------
     def _section(self, title: str, kind: str, findings: list[Finding]) -> w.VBox:
         intro = {
-            "emergency": "Any yes here can mean emergency care. Answer every one.",
-            "see_provider": "A yes means a clinical review is needed.",
+            "emergency": "Any yes here means an ambulance or the emergency department. "
+                         "Answer every one.",
+            "urgent": "A yes means the patient should be seen today.",
+            "see_provider": "A yes means a clinical review within days.",
         }.get(kind, "")
         head = w.HTML(f"<h3>{escape(title)}</h3>"
                       + (f"<p class='ub-help'>{escape(intro)}</p>" if intro else ""))
@@ -398,18 +398,19 @@ class AssessmentApp(w.VBox):  # type: ignore[misc]
             self.restore.value = ""
 
     # -- export and import ------------------------------------------------------------------
-    def _export_args(self) -> dict[str, Any]:
-        return {"assessor": self.assessor.value or None, "note": self.note.value or None,
-                "patient_id": self.patient_id.value.strip() or None}
+    def _who(self) -> dict[str, Any]:
+        return {"assessor": self.assessor.value or None, "note": self.note.value or None}
 
     def export_html(self, when: datetime | None = None) -> str:
         assert self.assessment is not None
-        return export.render_html(self.assessment, self.kb, when=when, **self._export_args())
+        return export.render_html(self.assessment, self.kb, when=when, **self._who(),
+                                  patient_id=self.patient_id.value.strip() or None)
 
     def export_fhir(self, when: datetime | None = None) -> dict[str, Any]:
+        """The QuestionnaireResponse; the patient identifier becomes its subject."""
         assert self.assessment is not None
-        return export.questionnaire_response(self.assessment, self.kb, when=when,
-                                             **self._export_args())
+        return export.questionnaire_response(self.assessment, self.kb, when=when, **self._who(),
+                                             patient=self.patient_id.value.strip() or None)
 
     def _refresh_downloads(self, when: datetime | None = None) -> None:
         if self.assessment is None:
@@ -441,16 +442,22 @@ class AssessmentApp(w.VBox):  # type: ignore[misc]
         except json.JSONDecodeError as exc:
             raise InputFileError(f"{name} is not valid JSON (line {exc.lineno}, column "
                                  f"{exc.colno}: {exc.msg})") from None
-        answers = export.answers_from_questionnaire_response(data, self.kb)
+        got = export.read_response(data, self.kb)
+        # The form's note, assessor, age and sex come back too (an empty one leaves the
+        # field alone).
         self._bulk = True
         try:
-            self.assessor.value = export.response_assessor(data) or ""
-            self.note.value = export.response_note(data) or ""
+            self.note.value = got.note or self.note.value
+            self.assessor.value = got.assessor or self.assessor.value
+            if got.age is not None:
+                self.age.value = str(got.age)
+            if got.sex:
+                self.sex.value = got.sex
         finally:
             self._bulk = False
-        self.set_answers(answers)
-        self.imported_version = export.response_kb_version(data)
-        return len(answers)
+        self.set_answers(got.answers)
+        self.imported_version = got.kb_version
+        return len(got.answers)
 
     def _on_upload(self, change: Mapping[str, Any]) -> None:
         files = change["new"]

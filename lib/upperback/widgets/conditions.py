@@ -15,6 +15,8 @@ from . import _common as c
 def condition_html(kb: KnowledgeBase, condition_id: str) -> str:
     """Everything the knowledge base says about one cause, with a source for each claim."""
     cond = kb.conditions[condition_id]
+    priors = sorted((x for x in kb.priors if x.condition_id == condition_id),
+                    key=lambda x: (x.age_min, x.age_max))
     links = sorted((x for x in kb.condition_findings if x.condition_id == condition_id),
                    key=lambda x: (-x.lr_positive, x.finding_id))
     linked = {x.finding_id for x in links}
@@ -22,11 +24,12 @@ def condition_html(kb: KnowledgeBase, condition_id: str) -> str:
     rules = [r for r in rules_in_order(kb) if linked & set(r.findings)]
     tests = [x for x in kb.test_conditions if x.condition_id == condition_id]
     treats = [x for x in kb.treatment_conditions if x.condition_id == condition_id]
-    used = list(dict.fromkeys([cond.source_id, *(x.source_id for x in links),
+    used = list(dict.fromkeys([cond.source_id, cond.prognosis_source_id,
+                               *(x.source_id for x in priors), *(x.source_id for x in links),
                                *(r.source_id for r in rules), *(t.source_id for t in tests),
                                *(t.source_id for t in treats)]))
-    return _render.macro("explorers.html.j2", "condition", kb, cond, links, rules, tests,
-                         treats, used)
+    return _render.macro("explorers.html.j2", "condition", kb, cond, priors, links, rules,
+                         tests, treats, used)
 
 
 class ConditionsExplorer(w.VBox):  # type: ignore[misc]
