@@ -37,7 +37,7 @@ def upload(page: Page, path: Path) -> None:
 
 
 def ready(page: Page) -> None:
-    page.wait_for_selector(".ub-banner[data-urgency]", timeout=60_000)
+    page.wait_for_selector(".ub-summary .ub-banner[data-urgency]", timeout=60_000)
 
 
 def test_assessment_answer_export_reset(open_notebook: Opener, tmp_path: Path) -> None:
