@@ -199,7 +199,7 @@ TREATMENT_ORDER = ("non_drug", "medication", "procedure_surgery")
 
 def estimate(c: Candidate) -> str:
     """A cause's estimate as shown next to its name: rounded probability and its basis."""
-    return f"estimated {_percent(c.probability)} ({_basis(c.basis)})"
+    return f"{_percent(c.probability)} ({_basis(c.basis)})"
 
 
 def _plural(n: int, one: str, many: str | None = None) -> str:
