@@ -317,3 +317,17 @@ def test_first_screen_fits_150_words_for_every_safety_case(kb: KnowledgeBase) ->
     for case in kb.safety_cases.values():
         a = upperback.assess(dict(case.answers), kb)
         assert _render.word_count(_render.summary_html(a, kb)) <= 150, case.case_id
+
+
+def test_banner_names_the_cause_that_raised_it_with_threshold_and_basis(
+        kb: KnowledgeBase) -> None:
+    everything_no = {f: False for f, x in kb.findings.items()
+                     if x.min_age is None and f != "acute_onset"}
+    a = upperback.assess({**everything_no, "osteoporosis": True, "age": 68}, kb)
+    assert a.raised_by
+    html = _render.banner_html(a, kb, _render.REPORT)
+    cause = kb.conditions[a.raised_by[0]]
+    assert "Raised by a likely cause:" in html
+    assert escape(cause.name) in html
+    assert f"past the {round((cause.urgency_threshold or 0) * 100)}%" in html
+    assert "threshold: expert estimate" in html
