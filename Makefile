@@ -7,10 +7,8 @@ STAMP := $(VENV)/.installed
 # Silences jupyter_core's platformdirs notice at its source, so warnings can stay errors.
 export JUPYTER_PLATFORM_DIRS := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
-# Voila finds our template (share/jupyter/voila/templates/upperback: no CDN links) here.
-export JUPYTER_PATH := $(CURDIR)/share/jupyter
 
-.PHONY: help install serve test unit lint bench docs chromium clean
+.PHONY: help install serve test unit lint bench docs chromium clean hub
 
 help:
 	@echo "make serve   start the clinician dashboards in Voila (http://127.0.0.1:8866)"
@@ -18,8 +16,10 @@ help:
 	@echo "make lint    ruff and mypy"
 	@echo "make bench   benchmarks (ratios against baselines measured in the same run)"
 	@echo "make docs    regenerate docs/data-dictionary.md from data/datapackage.json"
+	@echo "make hub     JupyterHub with sign-in on http://127.0.0.1:$${UPPERBACK_HUB_PORT:-8000} (see README)"
 
-$(STAMP): pyproject.toml
+# The install copies share/ (the Voila template) into the venv: reinstall when it changes.
+$(STAMP): pyproject.toml hatch_build.py $(wildcard share/jupyter/voila/templates/upperback/*)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
