@@ -33,7 +33,7 @@ def _seconds(cmd: list[str], env: dict[str, str]) -> float:
 def _race(pairs: dict[str, list[str]], env: dict[str, str]) -> dict[str, float]:
     """Median wall time of each command, run in alternation so load hits all alike."""
     times: dict[str, list[float]] = {name: [] for name in pairs}
-    for name, cmd in pairs.items():  # one untimed run each: the OS file cache warm
+    for cmd in pairs.values():  # one untimed run each: the OS file cache warm
         _seconds(cmd, env)
     for _ in range(ROUNDS):
         for name, cmd in pairs.items():
