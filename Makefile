@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 export JUPYTER_PLATFORM_DIRS := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help install serve test unit lint bench docs chromium clean hub
+.PHONY: help install serve test unit lint bench docs chromium clean hub hub-deps
 
 help:
 	@echo "make serve   start the clinician dashboards in Voila (http://127.0.0.1:8866)"
@@ -50,9 +50,23 @@ unit: install
 
 # PYTHONWARNINGS reaches the notebook kernels nbval starts (pytest's own filterwarnings does
 # not): a notebook that shows a warning fails the suite.
-test: install chromium lint
+test: install chromium hub-deps lint
 	PYTHONWARNINGS=error $(VENV)/bin/pytest --nbval-lax --nbval-current-env \
 	  --nbval-cell-timeout=300 tests notebooks
+
+# configurable-http-proxy (JupyterHub's proxy) from npm, installed locally under deploy/.
+HUB_PROXY := deploy/node_modules/.bin/configurable-http-proxy
+$(HUB_PROXY): deploy/package.json
+	cd deploy && npm ci --no-audit --no-fund --silent
+	@touch $(HUB_PROXY)
+
+hub-deps: $(HUB_PROXY)
+
+# JupyterHub with sign-in on 127.0.0.1:$UPPERBACK_HUB_PORT (default 8000). Name the first
+# administrator: UPPERBACK_HUB_ADMIN=yourname make hub, then sign up as that name.
+hub: install $(HUB_PROXY)
+	@test -n "$$UPPERBACK_HUB_ADMIN" || echo "Note: UPPERBACK_HUB_ADMIN is not set, so no one can approve sign-ups (see README)." >&2
+	$(VENV)/bin/jupyterhub -f deploy/jupyterhub_config.py
 
 bench: install chromium
 	$(PY) benchmarks/run.py
