@@ -24,7 +24,7 @@ from playwright.async_api import TimeoutError as PlaywrightTimeout
 REPO = Path(__file__).resolve().parents[1]
 VIEWERS = int(os.environ.get("UB_VIEWERS", "16"))
 LONE_ROUNDS = 3
-POOL_WAIT_S = 60.0
+POOL_WAIT_S = 240.0
 TIMEOUT_S = 120
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
