@@ -136,8 +136,8 @@ def plain_voila(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     try:
         for _ in range(300):
             try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
-                break
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2):
+                    break
             except OSError:
                 if proc.poll() is not None:
                     pytest.fail(f"voila exited: {(root / 'voila.log').read_text()[-2000:]}")
@@ -154,7 +154,8 @@ def _get(url: str) -> tuple[int, str]:
         with urllib.request.urlopen(url, timeout=120) as resp:
             return resp.status, resp.read().decode()
     except urllib.error.HTTPError as err:
-        return err.code, err.read().decode()
+        with err:  # an error response holds its connection until closed
+            return err.code, err.read().decode()
 
 
 @pytest.mark.slow
