@@ -5,6 +5,7 @@ knowledge base, so an analyst's edit flows into the teaching material."""
 from __future__ import annotations
 
 import hashlib
+import random
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -30,19 +31,41 @@ GROUP_LABELS: Mapping[str, str] = MappingProxyType({
 #: Teaching wording, deliberately not `widgets._common.URGENCY_WORDS` ("See a provider",
 #: "Incomplete"): learners pick these as quiz answers and read them inside sentences, so each
 #: says what to do (or why no decision is possible yet). Kept here too because this module is
-#: pure and must not import the ipywidgets dashboards.
+#: pure and must not import the ipywidgets dashboards. The levels themselves come from
+#: `_model.URGENCIES` (see `urgency_label`); a level without wording here reads as its id.
 URGENCY_LABELS: Mapping[str, str] = MappingProxyType({
+    "ambulance": "Call an ambulance now",
     "emergency": "Emergency care now",
+    "urgent": "Urgent care today",
     "see_provider": "See a healthcare provider",
     "incomplete": "Cannot decide yet: red-flag questions unanswered",
     "self_care": "Self-care at home",
 })
+#: The ladder starts with care a patient gives themselves without medicine (NICE NG59 puts
+#: exercise and self-management first), then medicines, then procedures.
 CATEGORY_ORDER: Mapping[str, int] = MappingProxyType(
-    {"medication": 0, "non_drug": 1, "procedure_surgery": 2})
+    {"non_drug": 0, "medication": 1, "procedure_surgery": 2})
+ACCESS_ORDER: Mapping[str, int] = MappingProxyType(
+    {"self_care": 0, "otc": 1, "prescription": 2, "clinician": 3})
 #: Points for naming the engine's urgency in the case quiz (each expected cause is worth one).
 URGENCY_POINTS = 2
 
 _TABLES = ("teaching_cases", "teaching_case_answers", "teaching_case_causes")
+
+
+def urgency_label(urgency: str) -> str:
+    """The teaching wording of an urgency level (its id, spaced, when no wording exists)."""
+    return URGENCY_LABELS.get(urgency, urgency.replace("_", " ").capitalize())
+
+
+def urgencies() -> tuple[str, ...]:
+    """The urgency levels in the engine's order, most urgent first."""
+    return tuple(m.URGENCIES)
+
+
+def sends_to_hospital(urgency: str) -> bool:
+    """Emergency care or more urgent (an ambulance level, when the engine has one)."""
+    return m.urgency_rank(urgency) >= m.urgency_rank("emergency")
 
 
 def cite(kb: m.KnowledgeBase, source_id: str | None) -> str:
@@ -129,7 +152,7 @@ class Reason:
 
 def explain(a: Assessment, kb: m.KnowledgeBase) -> tuple[Reason, ...]:
     """Why the engine decided what it did: fired rules, or the open questions, then causes."""
-    out = [Reason(f"Rule \u201c{r.label}\u201d ({URGENCY_LABELS[r.urgency].lower()}): "
+    out = [Reason(f"Rule \u201c{r.label}\u201d ({urgency_label(r.urgency).lower()}): "
                   f"{r.rationale}", cite(kb, r.source_id)) for r in a.fired]
     if a.urgency == "incomplete":
         open_ = ", ".join(kb.findings[f].label for f in a.unanswered_red_flags)
@@ -152,28 +175,29 @@ def explain(a: Assessment, kb: m.KnowledgeBase) -> tuple[Reason, ...]:
 
 @dataclass(frozen=True)
 class DrillItem:
-    """One drill question: a patient who answers yes to this rule's findings and no to every
-    other red-flag question, so the emergency screen is complete and the answer is honest (an
-    unasked question is never treated as a "no")."""
+    """One drill question: a patient who answers yes to `findings` and no to every red-flag
+    question not among them, so the emergency screen is complete and the answer is honest (an
+    unasked question is never treated as a "no"). A rule item shows one triage rule's findings;
+    a self-care item shows history findings only, with every red flag answered no."""
 
     item_id: str
     findings: tuple[str, ...]
     labels: tuple[str, ...]
-    rule_id: str
+    rule_id: str  # blank for a self-care item
     rule_label: str
     urgency: m.Urgency  # what the engine says for `answers`
     rationale: str
     source_id: str
     #: Emergency rules these findings are part of: (rule id, labels of the missing partners).
     escalations: tuple[tuple[str, tuple[str, ...]], ...]
-    #: The whole red-flag screen: this rule's findings True, every other rule finding False.
+    #: The whole red-flag screen (and, for a self-care item, its history findings).
     answers: Mapping[str, bool]
     #: Labels of the red-flag questions answered no, in checklist order.
     answered_no: tuple[str, ...]
 
     @property
     def send_to_er(self) -> bool:
-        return self.urgency == "emergency"
+        return sends_to_hospital(self.urgency)
 
 
 def drill_answers(kb: m.KnowledgeBase, rule: m.TriageRule) -> dict[str, bool]:
@@ -183,9 +207,47 @@ def drill_answers(kb: m.KnowledgeBase, rule: m.TriageRule) -> dict[str, bool]:
     return {f: f in rule.findings for f in screen}
 
 
+def _stable(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+#: Cause families a self-care drill patient's story may point to.
+EVERYDAY_GROUPS: tuple[str, ...] = ("mechanical", "degenerative")
+#: How many self-care patients join the rule items in a drill round.
+SELF_CARE_ITEMS = 5
+
+
+def _self_care_items(kb: m.KnowledgeBase, order: list[str]) -> list[DrillItem]:
+    """Patients with an ordinary story (one history finding linked to a cause) and every
+    red-flag question answered no, kept only when the engine says self-care for them."""
+    screen = {f for r in kb.rules.values() for f in r.findings}
+    groups: dict[str, set[str]] = defaultdict(set)
+    for x in kb.condition_findings:
+        groups[x.finding_id].add(kb.conditions[x.condition_id].group)
+    # only stories that point to everyday causes: an organ or heart pattern with no red flag
+    # is still not a self-care lesson to teach
+    history = sorted((f for f, gs in groups.items() if kb.findings[f].kind == "history"
+                      and f not in screen and gs <= set(EVERYDAY_GROUPS)), key=_stable)
+    out = []
+    for fid in history:
+        answers = {f: False for f in screen} | {fid: True}
+        a = assess(answers, kb)
+        if a.urgency != "self_care":
+            continue
+        out.append(DrillItem(
+            f"self_care:{fid}", (fid,), (kb.findings[fid].label,), "", "",
+            a.urgency, "Every red-flag rule was ruled out by a \u201cno\u201d answer, so this "
+            "patient can start with self-care and a plan for when to come back.",
+            a.advice_source_id, (), MappingProxyType(answers),
+            tuple(kb.findings[f].label for f in order if answers.get(f) is False)))
+        if len(out) == SELF_CARE_ITEMS:
+            break
+    return out
+
+
 def drill_items(kb: m.KnowledgeBase) -> tuple[DrillItem, ...]:
-    """One item per triage rule, in a fixed mixed order (a stable hash of the rule id), so the
-    emergency and see-a-provider items interleave without randomness in tests."""
+    """One item per triage rule plus a few self-care patients, in a fixed order (a stable hash
+    of the item id); `DrillRound` shuffles them for a learner."""
     order = [f.finding_id for f in kb.findings_in_order()]
     items = []
     for rule in kb.rules.values():
@@ -197,14 +259,15 @@ def drill_items(kb: m.KnowledgeBase) -> tuple[DrillItem, ...]:
         escalations = tuple(
             (other.rule_id, tuple(kb.findings[f].label for f in other.findings if f not in present))
             for other in sorted(kb.rules.values(), key=lambda r: r.rule_id)
-            if other.urgency == "emergency" and present < set(other.findings)
+            if sends_to_hospital(other.urgency) and present < set(other.findings)
         )
         items.append(DrillItem(
             rule.rule_id, rule.findings, tuple(kb.findings[f].label for f in rule.findings),
             rule.rule_id, rule.label, urgency, rule.rationale, rule.source_id, escalations,
             MappingProxyType(answers),
             tuple(kb.findings[f].label for f in order if answers.get(f) is False)))
-    return tuple(sorted(items, key=lambda i: hashlib.sha256(i.item_id.encode()).hexdigest()))
+    items += _self_care_items(kb, order)
+    return tuple(sorted(items, key=lambda i: _stable(i.item_id)))
 
 
 @dataclass(frozen=True)
@@ -217,14 +280,16 @@ class DrillFeedback:
 def check_drill(item: DrillItem, send_to_er: bool, kb: m.KnowledgeBase) -> DrillFeedback:
     """Feedback on one drill answer: what the engine says, the rule, its reason and source."""
     correct = send_to_er == item.send_to_er
+    where = urgency_label(item.urgency).lower()
     if item.send_to_er:
-        verdict = ("Yes: this patient needs emergency care now." if correct else
-                   "This one is an emergency: the findings below meet an emergency rule.")
+        verdict = (f"Yes: this patient needs {where}." if correct else
+                   f"This one is an emergency ({where}): the findings below meet a rule.")
     else:
-        where = URGENCY_LABELS[item.urgency].lower()
         screened = f"With every other red-flag question answered no, the engine says: {where}."
         verdict = (f"Right: not the emergency room. {screened}" if correct else
                    f"Not an emergency. {screened}")
+    if not item.rule_id:
+        return DrillFeedback(correct, verdict, (Reason(item.rationale, cite(kb, item.source_id)),))
     reasons = [Reason(f"Rule \u201c{item.rule_label}\u201d: {item.rationale}",
                       cite(kb, item.source_id))]
     if item.send_to_er and len(item.findings) > 1:
@@ -244,6 +309,93 @@ def score_line(correct: int, answered: int) -> str:
     if answered == 0:
         return "No answers yet."
     return f"{correct} of {answered} answered in line with the rules so far."
+
+
+#: A missed patient comes back after this many others (or at the end of the round).
+RETRY_GAP = 3
+
+
+@dataclass(frozen=True)
+class DrillSummary:
+    """The end of a round: first-time answers, and the patients that needed another look."""
+
+    patients: int
+    right_first_time: int
+    missed: tuple[DrillItem, ...]  # answered against the rules at least once
+    still_missed: tuple[DrillItem, ...]  # never answered in line with the rules this round
+
+    def text(self) -> str:
+        line = (f"Round complete: {self.right_first_time} of {self.patients} patients answered "
+                "in line with the rules first time.")
+        if not self.missed:
+            return line + " Nothing to review."
+        fixed = len(self.missed) - len(self.still_missed)
+        return (line + f" {len(self.missed)} came back for a second look; {fixed} of them "
+                "answered in line with the rules the second time.")
+
+
+class DrillRound:
+    """One learner's round: the items shuffled, each missed item queued again a few patients
+    later, a tally, and a summary at the end. `reset()` starts a fresh round (new order, tally
+    zero). State lives in this object only, never on disk."""
+
+    def __init__(self, items: Iterable[DrillItem], rng: random.Random | None = None) -> None:
+        self._items = tuple(items)
+        self._rng = rng if rng is not None else random.Random()
+        self.reset()
+
+    def reset(self) -> None:
+        self.queue = list(self._items)
+        self._rng.shuffle(self.queue)
+        self.answered = 0
+        self.correct = 0
+        self._first: dict[str, bool] = {}
+        self._last: dict[str, bool] = {}
+        self.awaiting_next = False
+
+    @property
+    def current(self) -> DrillItem | None:
+        return self.queue[0] if self.queue else None
+
+    @property
+    def done(self) -> bool:
+        return not self.queue
+
+    @property
+    def position(self) -> tuple[int, int]:
+        """(patients seen first time so far, patients in the round), for "patient 3 of 27"."""
+        return len(self._first) + (0 if self.awaiting_next or self.done else 1), len(self._items)
+
+    @property
+    def is_retry(self) -> bool:
+        item = self.current
+        return item is not None and item.item_id in self._first and not self.awaiting_next
+
+    def answer(self, send_to_er: bool, kb: m.KnowledgeBase) -> DrillFeedback:
+        item = self.current
+        if item is None or self.awaiting_next:
+            raise AnswerError("this patient is already answered: go to the next patient")
+        fb = check_drill(item, send_to_er, kb)
+        self.answered += 1
+        self.correct += fb.correct
+        self._first.setdefault(item.item_id, fb.correct)
+        self._last[item.item_id] = fb.correct
+        self.awaiting_next = True
+        return fb
+
+    def next(self) -> None:
+        """Move on; a patient just answered against the rules comes back later in the round."""
+        if not self.awaiting_next or not self.queue:
+            return
+        item = self.queue.pop(0)
+        if not self._last[item.item_id]:
+            self.queue.insert(min(RETRY_GAP, len(self.queue)), item)
+        self.awaiting_next = False
+
+    def summary(self) -> DrillSummary:
+        missed = tuple(i for i in self._items if self._first.get(i.item_id) is False)
+        return DrillSummary(len(self._items), sum(self._first.values()), missed,
+                            tuple(i for i in missed if not self._last.get(i.item_id)))
 
 
 # --- The case quiz ---------------------------------------------------------------------------
@@ -267,18 +419,48 @@ class CaseResult:
     teaching_point: str
 
 
-def _related(kb: m.KnowledgeBase, a: str, b: str) -> bool:
-    """A parent and its refinement count as the same answer (e.g. fracture / osteoporotic one)."""
-    return a == b or kb.conditions[a].parent == b or kb.conditions[b].parent == a
+def _lineage(kb: m.KnowledgeBase, condition_id: str) -> tuple[str, ...]:
+    """The cause and its parents, up to the top-level cause."""
+    out = [condition_id]
+    while (parent := kb.conditions[out[-1]].parent) and parent not in out:
+        out.append(parent)
+    return tuple(out)
+
+
+def _full_code(c: m.Condition) -> str | None:
+    """A complete ICD-10-CM code (not blank, not a category ending in "-")."""
+    return c.icd10cm if c.icd10cm and not c.icd10cm.endswith("-") else None
+
+
+def same_answer(kb: m.KnowledgeBase, a: str, b: str) -> bool:
+    """Two causes count as one answer when one refines the other (a subtype is credited as its
+    parent, e.g. scoliosis for spinal deformity) or ICD-10-CM codes them alike (spinal
+    osteoarthritis is coded as spondylosis)."""
+    if a in _lineage(kb, b) or b in _lineage(kb, a):
+        return True
+    code = _full_code(kb.conditions[a])
+    return code is not None and code == _full_code(kb.conditions[b])
+
+
+def answer_groups(kb: m.KnowledgeBase, expected: Iterable[str]) -> tuple[tuple[str, ...], ...]:
+    """The expected causes merged into the distinct answers a learner is asked for: causes
+    that are the same answer (`same_answer`) form one group, worth one point."""
+    groups: list[list[str]] = []
+    for e in dict.fromkeys(expected):
+        hits = [g for g in groups if any(same_answer(kb, e, x) for x in g)]
+        merged = [x for g in hits for x in g] + [e]
+        groups = [g for g in groups if g not in hits] + [merged]
+    return tuple(tuple(g) for g in groups)
 
 
 def score_case(case: TeachingCase, chosen_urgency: str, chosen_causes: Iterable[str],
                kb: m.KnowledgeBase) -> CaseResult:
     """Score a learner's answer against the engine (not against stored text).
 
-    Urgency: URGENCY_POINTS when it matches the engine. Causes: one point per expected cause
-    named (a parent or refinement of it counts), minus one per named cause the engine does not
-    rank among its leading causes, never below zero, so ticking everything does not pay.
+    Urgency: URGENCY_POINTS when it matches the engine. Causes: one point per expected answer
+    named (`answer_groups`: a subtype, a parent or a same-coded cause counts), minus one per
+    named cause the engine does not rank among its leading causes, never below zero, so
+    ticking everything does not pay.
     """
     if chosen_urgency not in m.URGENCIES:
         raise AnswerError(f"choose an urgency: one of {', '.join(m.URGENCIES)}")
@@ -293,35 +475,30 @@ def score_case(case: TeachingCase, chosen_urgency: str, chosen_causes: Iterable[
     urgency_ok = chosen_urgency == engine
     got, want = m.urgency_rank(chosen_urgency), m.urgency_rank(engine)
     if urgency_ok:
-        umsg = f"Your urgency matches the engine: {URGENCY_LABELS[engine].lower()}."
+        umsg = f"Your urgency matches the engine: {urgency_label(engine).lower()}."
     elif got < want:
-        umsg = (f"The engine says {URGENCY_LABELS[engine].lower()}, more urgent than your "
+        umsg = (f"The engine says {urgency_label(engine).lower()}, more urgent than your "
                 "choice: the rule below is why, and missing it could delay care.")
     else:
-        umsg = (f"The engine says {URGENCY_LABELS[engine].lower()}. Your choice is more "
+        umsg = (f"The engine says {urgency_label(engine).lower()}. Your choice is more "
                 "cautious than the rules require; the reasons below show what was ruled out.")
-    # Exact picks first; then a parent or refinement may stand in, each pick counting once.
-    used = {e for e in expected if e in chosen}
-    named_set = set(used)
-    for e in expected:
-        if e not in named_set:
-            stand_in = next((c for c in chosen if c not in used and _related(kb, e, c)), None)
-            if stand_in is not None:
-                used.add(stand_in)
-                named_set.add(e)
-    named = tuple(e for e in expected if e in named_set)
-    missed = tuple(e for e in expected if e not in named_set)
-    extra = tuple(c for c in chosen if c not in used
-                  and not any(_related(kb, c, x) for x in (*leading, *expected)))
-    msgs = [f"You named {kb.conditions[e].name}: it is among the engine's leading causes."
-            for e in named]
-    msgs += [f"Worth considering: {kb.conditions[e].name} ({kb.conditions[e].description})"
-             for e in missed]
+    groups = answer_groups(kb, expected)
+    credited = [g for g in groups if any(same_answer(kb, c, x) for c in chosen for x in g)]
+    named = tuple(x for g in credited for x in g)
+    missed_groups = [g for g in groups if g not in credited]
+    missed = tuple(x for g in missed_groups for x in g)
+    extra = tuple(c for c in chosen
+                  if not any(same_answer(kb, c, x) for x in (*leading, *expected)))
+    msgs = [f"You named {' / '.join(kb.conditions[x].name for x in g)}: among the engine's "
+            "leading causes." for g in credited]
+    for g in missed_groups:
+        c = kb.conditions[max(g, key=lambda x: len(_lineage(kb, x)))]  # the precise one
+        msgs.append(f"Worth considering: {c.name} ({c.description})")
     msgs += [f"{kb.conditions[c].name} is not among the engine's leading causes for these "
              "answers: none or few of its findings are present." for c in extra]
-    points = (URGENCY_POINTS if urgency_ok else 0) + max(0, len(named) - len(extra))
+    points = (URGENCY_POINTS if urgency_ok else 0) + max(0, len(credited) - len(extra))
     return CaseResult(
-        case.case_id, points, URGENCY_POINTS + len(expected), urgency_ok,
+        case.case_id, points, URGENCY_POINTS + len(groups), urgency_ok,
         chosen_urgency, engine, umsg,
         named, missed, extra, tuple(msgs), explain(a, kb), case.teaching_point)
 
@@ -410,9 +587,11 @@ def test_questions(kb: m.KnowledgeBase) -> tuple[tuple[m.DiagnosticTest,
 
 
 def treatment_ladder(kb: m.KnowledgeBase) -> tuple[m.Treatment, ...]:
-    """Treatments from least to most invasive (then medicines before other care)."""
+    """Treatments from least to most invasive; at each step care without medicine first, then
+    what a patient can get themselves before what needs a prescription or a clinician."""
     return tuple(sorted(kb.treatments.values(), key=lambda t: (
-        t.invasiveness, CATEGORY_ORDER.get(t.category, 9), t.treatment_id)))
+        t.invasiveness, CATEGORY_ORDER.get(t.category, 9), ACCESS_ORDER.get(t.access, 9),
+        t.treatment_id)))
 
 
 def do_not_offer(kb: m.KnowledgeBase, treatment_id: str) -> tuple[Reason, ...]:
@@ -452,6 +631,182 @@ def risk_profile(kb: m.KnowledgeBase, risk_factor_ids: Iterable[str]) -> RiskPro
     return RiskProfile(present, tuple(r for r in present if r.modifiable),
                        tuple(r for r in present if not r.modifiable),
                        tuple((kb.conditions[c].name, s) for c, s in causes))
+
+
+# --- Self-checks (lessons 2, 4, 5 and the must-not-miss lesson) -----------------------------
+
+#: The must-not-miss causes of thoracic pain, taught in their own lesson: the ids the knowledge
+#: base uses, shown only when present (a knowledge base without one simply omits it).
+MUST_NOT_MISS: tuple[str, ...] = (
+    "aortic_dissection", "pulmonary_embolism", "heart_attack", "spinal_infection",
+    "pyelonephritis", "spinal_metastasis", "shingles")
+#: Findings that should make a clinician think of them.
+MUST_NOT_MISS_FINDINGS: tuple[str, ...] = (
+    "sudden_severe_upper_back_pain", "pain_worse_on_breathing_in", "injected_drug_use",
+    "immunosuppressed", "burning_band_pain_or_rash")
+#: Topics of the self-checks, one per lesson that has one.
+CHECK_TOPICS: tuple[str, ...] = ("causes", "workup", "risk", "must_not_miss")
+#: Questions per self-check: enough to practise, short enough for a lesson.
+CHECK_LENGTH = 6
+
+
+@dataclass(frozen=True)
+class SelfCheck:
+    """A multiple-choice question built from the knowledge base, with its explanation."""
+
+    check_id: str
+    question: str
+    options: tuple[tuple[str, str], ...]  # (label, value), in a stable mixed order
+    answer: str
+    explanation: str
+    source: str
+
+
+def _mix(key: str, options: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """Options in an order fixed by the question (so tests and handouts are stable), but with
+    the right one not always first."""
+    return tuple(sorted(options, key=lambda o: _stable(key + o[1])))
+
+
+def _pick(key: str, pool: Iterable[str], n: int) -> list[str]:
+    return sorted(dict.fromkeys(pool), key=lambda x: _stable(key + x))[:n]
+
+
+def _finding_question(kb: m.KnowledgeBase, cid: str, key: str) -> SelfCheck | None:
+    links = condition_links(kb, cid)
+    if not links:
+        return None
+    best = links[0]
+    linked = {x.finding_id for x in links}
+    others = _pick(key, (f for f in kb.findings if f not in linked), 3)
+    c = kb.conditions[cid]
+    return SelfCheck(
+        f"{key}:{cid}", f"Which finding points most strongly to {c.name.lower()}?",
+        _mix(key, [(kb.findings[f].label, f) for f in (best.finding_id, *others)]),
+        best.finding_id, f"{kb.findings[best.finding_id].label.rstrip('?')}: {best.note}",
+        cite(kb, best.source_id))
+
+
+def _causes_checks(kb: m.KnowledgeBase) -> list[SelfCheck]:
+    out: list[SelfCheck] = []
+    tops = [c.condition_id for _, cs in causes_by_group(kb) for c in cs if not c.parent]
+    for cid in _pick("causes", tops, CHECK_LENGTH):
+        c = kb.conditions[cid]
+        if len(out) % 2:
+            q = _finding_question(kb, cid, "causes")
+            if q is not None:
+                out.append(q)
+                continue
+        groups = [g for g, _ in causes_by_group(kb)]
+        out.append(SelfCheck(
+            f"group:{cid}", f"Which family of causes does {c.name.lower()} belong to?",
+            _mix(cid, [(GROUP_LABELS.get(g, g), g) for g in groups]), c.group,
+            f"{c.name}: {c.description}", cite(kb, c.source_id)))
+    return out
+
+
+def _workup_checks(kb: m.KnowledgeBase) -> list[SelfCheck]:
+    out: list[SelfCheck] = []
+    ladder = treatment_ladder(kb)
+    if ladder:
+        first = ladder[0]
+        later = [t.treatment_id for t in ladder if t.category != first.category]
+        opts = [first.treatment_id, *_pick("ladder", later, 3)]
+        out.append(SelfCheck(
+            "ladder", "A patient has a back strain and no red flags. Which comes first on the "
+            "treatment ladder?", _mix("ladder", [(kb.treatments[t].name, t) for t in opts]),
+            first.treatment_id, f"Start with care without medicine: {first.name}: "
+            f"{first.description}", cite(kb, first.source_id)))
+    specific = [x for x in kb.test_conditions if not kb.tests[x.test_id].baseline]
+    for x in [next(y for y in specific if y.condition_id == cid) for cid in
+              _pick("tests", (y.condition_id for y in specific), CHECK_LENGTH - 2)]:
+        linked = {y.test_id for y in kb.test_conditions if y.condition_id == x.condition_id}
+        others = _pick(x.condition_id, (t for t in kb.tests if t not in linked), 3)
+        out.append(SelfCheck(
+            f"test:{x.condition_id}", "Which test helps answer \u201cis it "
+            f"{kb.conditions[x.condition_id].name.lower()}?\u201d",
+            _mix(x.condition_id, [(kb.tests[t].name, t) for t in (x.test_id, *others)]),
+            x.test_id, f"{kb.tests[x.test_id].name}: {x.reason}", cite(kb, x.source_id)))
+    contra = _pick("contra", (f"{x.treatment_id}|{x.finding_id}" for x in kb.contraindications), 1)
+    for key in contra:
+        tid, fid = key.split("|")
+        ci = next(y for y in kb.contraindications
+                  if y.treatment_id == tid and y.finding_id == fid)
+        barred = {y.finding_id for y in kb.contraindications if y.treatment_id == tid}
+        others = _pick(key, (f for f in kb.findings if f not in barred), 3)
+        out.append(SelfCheck(
+            f"contra:{key}", f"When should you not offer {kb.treatments[tid].name.lower()}?",
+            _mix(key, [(kb.findings[f].label, f) for f in (fid, *others)]), fid,
+            f"{kb.findings[fid].label.rstrip('?')}: {ci.reason}", cite(kb, ci.source_id)))
+    return out
+
+
+def _risk_checks(kb: m.KnowledgeBase) -> list[SelfCheck]:
+    rfs = list(kb.risk_factors.values())
+    changeable = _pick("risk+", (r.risk_factor_id for r in rfs if r.modifiable), CHECK_LENGTH // 2)
+    fixed = _pick("risk-", (r.risk_factor_id for r in rfs if not r.modifiable), CHECK_LENGTH // 2)
+    out = []
+    for rid in sorted([*changeable, *fixed], key=lambda r: _stable("risk" + r)):
+        r = kb.risk_factors[rid]
+        answer = "yes" if r.modifiable else "no"
+        out.append(SelfCheck(
+            f"risk:{rid}", f"Can a patient change this risk factor: {r.name.lower()}?",
+            (("Yes, it can be changed", "yes"), ("No, it cannot be changed", "no")), answer,
+            f"{r.explanation} {r.prevention_advice}", cite(kb, r.source_id)))
+    return out
+
+
+def must_not_miss(kb: m.KnowledgeBase) -> tuple[m.Condition, ...]:
+    """The must-not-miss causes this knowledge base has, in teaching order."""
+    return tuple(kb.conditions[c] for c in MUST_NOT_MISS if c in kb.conditions)
+
+
+def must_not_miss_rules(kb: m.KnowledgeBase) -> tuple[m.TriageRule, ...]:
+    """Triage rules that catch a must-not-miss cause: a rule using a finding linked to one of
+    them, or one of the must-not-miss findings; most urgent first."""
+    ids = {c.condition_id for c in must_not_miss(kb)}
+    linked = {x.finding_id for x in kb.condition_findings if x.condition_id in ids}
+    linked |= {f for f in MUST_NOT_MISS_FINDINGS if f in kb.findings}
+    rules = [r for r in kb.rules.values() if linked & set(r.findings)]
+    return tuple(sorted(rules, key=lambda r: (-m.urgency_rank(r.urgency), r.rule_id)))
+
+
+def _must_not_miss_checks(kb: m.KnowledgeBase) -> list[SelfCheck]:
+    out: list[SelfCheck] = []
+    for c in must_not_miss(kb):
+        q = _finding_question(kb, c.condition_id, "mnm")
+        if q is not None:
+            out.append(q)
+    levels = [(urgency_label(u), u) for u in m.URGENCIES if u != "incomplete"]
+    for r in must_not_miss_rules(kb)[:2]:
+        answers = drill_answers(kb, r)
+        urgency = assess(answers, kb).urgency
+        said = "; ".join(kb.findings[f].label.rstrip("?") for f in r.findings)
+        out.append(SelfCheck(
+            f"mnm-rule:{r.rule_id}", f"A patient with upper back pain answers yes to: {said}, "
+            "and no to every other red-flag question. How urgent is it?", tuple(levels), urgency,
+            f"Rule \u201c{r.label}\u201d: {r.rationale}", cite(kb, r.source_id)))
+    return out
+
+
+def self_checks(kb: m.KnowledgeBase, topic: str) -> tuple[SelfCheck, ...]:
+    """The questions of one lesson's self-check, built now from the knowledge base."""
+    build = {"causes": _causes_checks, "workup": _workup_checks, "risk": _risk_checks,
+             "must_not_miss": _must_not_miss_checks}
+    if topic not in build:
+        raise AnswerError(f"unknown self-check topic '{topic}': one of {', '.join(CHECK_TOPICS)}")
+    return tuple(build[topic](kb))
+
+
+def check_answer(q: SelfCheck, value: str | None) -> DrillFeedback:
+    """Kind feedback on a self-check answer, with the reason and its source either way."""
+    if value is None:
+        raise AnswerError("choose an answer first")
+    right = dict((v, label) for label, v in q.options)[q.answer]
+    correct = value == q.answer
+    verdict = ("Yes, that's it." if correct else
+               f"Not quite: the answer is \u201c{right.rstrip('?')}\u201d.")
+    return DrillFeedback(correct, verdict, (Reason(q.explanation, q.source),))
 
 
 # --- The educator's answer key ---------------------------------------------------------------
