@@ -633,6 +633,16 @@ def risk_profile(kb: m.KnowledgeBase, risk_factor_ids: Iterable[str]) -> RiskPro
                        tuple((kb.conditions[c].name, s) for c, s in causes))
 
 
+# --- Likelihood ratios ------------------------------------------------------------------------
+
+def post_test_probability(prior: float, likelihood_ratio: float) -> float:
+    """Bayes' rule in odds form: post-test odds = pre-test odds x likelihood ratio."""
+    if not 0 < prior < 1 or likelihood_ratio <= 0:
+        raise AnswerError("a probability is between 0 and 1 and a likelihood ratio above 0")
+    odds = prior / (1 - prior) * likelihood_ratio
+    return odds / (1 + odds)
+
+
 # --- Self-checks (lessons 2, 4, 5 and the must-not-miss lesson) -----------------------------
 
 #: The must-not-miss causes of thoracic pain, taught in their own lesson: the ids the knowledge
@@ -804,7 +814,7 @@ def check_answer(q: SelfCheck, value: str | None) -> DrillFeedback:
         raise AnswerError("choose an answer first")
     right = dict((v, label) for label, v in q.options)[q.answer]
     correct = value == q.answer
-    verdict = ("Yes, that's it." if correct else
+    verdict = ("Yes, that is it." if correct else
                f"Not quite: the answer is \u201c{right.rstrip('?')}\u201d.")
     return DrillFeedback(correct, verdict, (Reason(q.explanation, q.source),))
 

@@ -764,6 +764,17 @@ def answer_key(kb: m.KnowledgeBase) -> w.Widget:
                      f"<td>{'Yes' if item.send_to_er else 'No'}</td><td>{_e(item.rule_label)}: "
                      f"{_e(item.rationale)}</td></tr>")
     parts.append("</table>")
+    titles = {"causes": "Lesson 2", "workup": "Lesson 4", "risk": "Lesson 5",
+              "must_not_miss": "Lesson 6"}
+    for topic in quiz.CHECK_TOPICS:
+        rows = "".join(
+            f"<tr><td>{i}</td><td>{_e(q.question)}</td><td>"
+            f"{_e(dict((v, lab) for lab, v in q.options)[q.answer])}</td><td>"
+            f"{_e(q.explanation)} <span class='ub-src'>({_e(q.source)})</span></td></tr>"
+            for i, q in enumerate(quiz.self_checks(kb, topic), 1))
+        parts.append(f"<h3>{titles.get(topic, topic)} self-check</h3><table class='ub-table'>"
+                     f"<tr><th>#</th><th>Question</th><th>Answer</th><th>Why</th></tr>{rows}"
+                     "</table>")
     box = w.HTML("".join(parts))
     box.add_class("ub-answer-key")
     return box
@@ -904,6 +915,34 @@ def must_not_miss_overview(kb: m.KnowledgeBase) -> w.Widget:
                      f"<th>Source</th></tr>{rows}</table>")
     box = w.HTML("".join(parts))
     box.add_class("ub-must-not-miss")
+    return box
+
+
+# --- Likelihood ratios (lesson 2) --------------------------------------------------------------
+
+@_builder
+def likelihood_ratios(kb: m.KnowledgeBase) -> w.Widget:
+    """What a likelihood ratio is, with a worked example computed by the same arithmetic the
+    differential uses (prior odds times likelihood ratios)."""
+    prior = 0.10
+    up, down = quiz.post_test_probability(prior, 5.0), quiz.post_test_probability(prior, 0.2)
+    box = w.HTML(
+        f"{_CSS}<div class='ub-box ub-note'><h4>What is a likelihood ratio?</h4>"
+        "<p>A finding is more common in patients who have a cause than in those who do not. "
+        "The <b>likelihood ratio</b> says how much more: LR+ is how many times likelier the "
+        "finding is <i>present</i> with the cause than without it; LR\u2212 is the same for the "
+        "finding being <i>absent</i>. An LR of 1 changes nothing; above 1 raises the "
+        "probability of the cause; below 1 lowers it.</p>"
+        "<p><b>How it is used:</b> start from how common the cause is (the prior), turn it "
+        "into odds, multiply by the likelihood ratio of each answer, and turn the odds back "
+        f"into a probability. Worked example: a cause with a prior of {prior:.0%}; a finding "
+        f"with LR+ 5 answered yes takes it to about {up:.0%}; a finding with LR\u2212 0.2 "
+        f"answered no takes it to about {down:.0%}.</p>"
+        "<p>Rules of thumb: LR+ above 10 or LR\u2212 below 0.1 change the picture a lot; "
+        "between 0.5 and 2 they barely change it. No single finding proves a cause.</p>"
+        "<p class='ub-src'>Source: Bayes' rule in odds form; the chart below shows this "
+        f"knowledge base's links (version {_e(kb.version)}).</p></div>")
+    box.add_class("ub-lr")
     return box
 
 
