@@ -338,7 +338,8 @@ def test_self_checks_are_well_formed(kb: KnowledgeBase, topic: str) -> None:
         values = [v for _, v in q.options]
         assert q.answer in values
         assert len(set(values)) == len(values) >= 2
-        assert q.explanation and q.source
+        assert q.explanation
+        assert q.source
         assert quiz.check_answer(q, q.answer).correct
         assert not quiz.check_answer(q, next(v for v in values if v != q.answer)).correct
     assert quiz.self_checks(kb, topic) == qs  # stable, so the answer key matches the lesson

@@ -79,7 +79,8 @@ def test_every_lesson_reads_as_a_lesson(lesson: course.Lesson) -> None:
 
 
 @pytest.mark.parametrize(("notebook", "check"), [
-    ("02-causes.ipynb", "tw.causes_check()"), ("04-workup-and-treatment.ipynb", "tw.workup_check()"),
+    ("02-causes.ipynb", "tw.causes_check()"),
+    ("04-workup-and-treatment.ipynb", "tw.workup_check()"),
     ("05-risk-and-prevention.ipynb", "tw.risk_check()"),
     ("06-must-not-miss.ipynb", "tw.must_not_miss_check()")])
 def test_lessons_have_their_self_check(notebook: str, check: str) -> None:
@@ -110,13 +111,14 @@ def test_course_index_links_every_lesson(kb: KnowledgeBase) -> None:
 
 def test_next_lesson_names_unknown_notebooks() -> None:
     assert course.next_lesson(course.LESSONS[-1].notebook) is None
-    with pytest.raises(KeyError, match="nope.ipynb"):
+    with pytest.raises(KeyError, match=r"nope\.ipynb"):
         course.next_lesson("nope.ipynb")
 
 
 # --- the student's results -----------------------------------------------------------------------
 
-def _answer(panel: w.Widget, case: quiz.TeachingCase, urgency: str, causes: tuple[str, ...]) -> None:
+def _answer(panel: w.Widget, case: quiz.TeachingCase, urgency: str,
+            causes: tuple[str, ...]) -> None:
     find(panel, "ub-case-select").value = case.case_id
     find(panel, "ub-case-urgency").value = urgency
     for cid in causes:
