@@ -40,10 +40,11 @@ vertical-align:top}
 padding:.5em .8em}
 .ub-keypoints{border-left:5px solid #6a1b9a;background:#faf5fc}
 @media print{
-html,body,#rendered_cells,.voila-container,.jp-Notebook,.jp-Cell,.jp-OutputArea,
-.jp-OutputArea-child,.jp-OutputArea-output,.lm-Widget,.jupyter-widgets,.widget-box,
-.widget-vbox,.widget-hbox,.widget-html,.widget-html-content{overflow:visible!important;
-height:auto!important;max-height:none!important;position:static!important}
+html,body,#main,#rendered_cells,.lm-Widget,.lm-Panel,.jp-Notebook,.jp-Cell,.jp-OutputArea,
+.jp-OutputArea-child,.jp-OutputArea-output,.jupyter-widgets,.widget-box,.widget-vbox,
+.widget-hbox,.widget-html,.widget-html-content{overflow:visible!important;
+height:auto!important;max-height:none!important;position:static!important;
+contain:none!important}
 .jupyter-button,.widget-button,.ub-no-print{display:none!important}
 .ub-box,.ub-table tr,img{break-inside:avoid}
 }
