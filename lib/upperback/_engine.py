@@ -3,6 +3,7 @@ for each. Pure and in-memory: no widgets, no printing, no files."""
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -13,10 +14,23 @@ from weakref import WeakKeyDictionary
 from . import _model as m
 from ._config import emergency_number as _configured_number
 from ._errors import AnswerError
+from ._rules import (
+    FIRED,
+    OPEN,
+    RulePlan,
+    age_interval,
+    compile_plan,
+    decide,
+    floor_rank,
+    log_odds,
+    prior_for,
+    rule_status,
+    rule_status_subset,
+    triage_one,
+)
 
 #: How many of the top-ranked causes drive the work-up and treatment suggestions.
 LEADING_CAUSES = 3
-_CATEGORY_ORDER = {"medication": 0, "non_drug": 1, "procedure_surgery": 2}
 
 
 @dataclass(frozen=True)
@@ -33,28 +47,45 @@ class FiredRule:
 
 @dataclass(frozen=True)
 class Evidence:
-    """A finding that counts for or against a cause, with the strength of the link."""
+    """An answer that moved a cause's estimate, with the likelihood ratio applied."""
 
     finding_id: str
     label: str
-    strength: int
+    answer: bool
+    #: The likelihood ratio this answer applied (LR+ for a yes, LR- for a no).
+    likelihood_ratio: float
+    basis: m.Basis
     note: str
     source_id: str
 
 
 @dataclass(frozen=True)
 class Candidate:
-    """A likely cause: score = sum of strengths of linked findings answered yes, minus no."""
+    """A possible cause with its estimated probability (prior odds x likelihood ratios of the
+    answers). An estimate for ranking, with its weakest `basis` shown: never a diagnosis."""
 
     condition_id: str
     name: str
     group: str
     parent: str | None
     icd10cm: str | None
-    score: int
+    probability: float
+    prior: float
+    prior_basis: m.Basis
+    prior_source_id: str
+    #: The weakest basis among the prior and the likelihood ratios used.
+    basis: m.Basis
     supporting: tuple[Evidence, ...]
     against: tuple[Evidence, ...]
+    cant_miss: bool
+    #: True when this cause's probability passed its threshold and sets a minimum urgency.
+    raises_urgency: bool
+    min_urgency: m.Urgency | None
+    prognosis: str
+    prognosis_source_id: str
     source_id: str
+    #: Finer conditions under this one (e.g. spinal metastasis under spinal tumour).
+    subtypes: tuple[Candidate, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -86,6 +117,8 @@ class TreatmentOption:
     source_id: str
     #: Contraindicating questions still unanswered: ask them before offering it.
     check_before: tuple[str, ...] = ()
+    #: Answers that call for caution with it: (finding id, reason, source id).
+    cautions: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -133,7 +166,13 @@ class Assessment:
     unanswered_red_flags: tuple[str, ...]
     unanswered_emergency: tuple[str, ...]
     emergency_screen_complete: bool
+    #: Top-level causes, most likely first; subtypes nested. Never empty.
     candidates: tuple[Candidate, ...]
+    #: Causes whose probability set the urgency above what the rules alone give.
+    raised_by: tuple[str, ...]
+    #: Can't-miss causes with at least one answer for them, most likely first: shown even
+    #: when less likely than benign causes.
+    cant_miss: tuple[Candidate, ...]
     workup: tuple[WorkupItem, ...]
     treatments: tuple[TreatmentOption, ...]
     withheld_treatments: tuple[WithheldTreatment, ...]
@@ -141,7 +180,12 @@ class Assessment:
     risk_factors: tuple[PresentRiskFactor, ...]
     would_change: tuple[DecisionChanger, ...]
     screening_limits: tuple[m.ScreeningLimit, ...]
+    complications: tuple[m.Complication, ...]
     answers: Mapping[str, bool]
+    #: Findings filled in from the age (e.g. age_50_or_older) rather than answered.
+    derived: tuple[str, ...]
+    age: int | None
+    sex: m.Sex | None
     kb_version: str
     disclaimer: str
     emergency_number: str
@@ -157,13 +201,11 @@ class Assessment:
             "fired": [{"rule": r.rule_id, "label": r.label, "urgency": r.urgency,
                        "findings": list(r.findings), "rationale": r.rationale,
                        "source": r.source_id} for r in self.fired],
+            "raised_by": list(self.raised_by),
+            "cant_miss": [c.condition_id for c in self.cant_miss],
             "unanswered_red_flags": list(self.unanswered_red_flags),
             "unanswered_emergency": list(self.unanswered_emergency),
-            "candidates": [{"condition": c.condition_id, "parent": c.parent, "name": c.name,
-                            "group": c.group, "icd10": c.icd10cm, "score": c.score,
-                            "supporting": [e.finding_id for e in c.supporting],
-                            "against": [e.finding_id for e in c.against],
-                            "source": c.source_id} for c in self.candidates],
+            "candidates": [_candidate_json(c) for c in self.candidates],
             "workup": [_plain(w) for w in self.workup],
             "treatments": [_plain(t) for t in self.treatments],
             "withheld_treatments": [_plain(t) for t in self.withheld_treatments],
@@ -171,27 +213,46 @@ class Assessment:
             "risk_factors": [_plain(r) for r in self.risk_factors],
             "would_change": [_plain(d) for d in self.would_change],
             "not_screened": [_plain(s) for s in self.screening_limits],
+            "complications": [_plain(c) for c in self.complications],
             "answers": dict(self.answers),
+            "derived": list(self.derived),
+            "age": self.age,
+            "sex": self.sex,
             "kb_version": self.kb_version,
             "disclaimer": self.disclaimer,
         }
 
 
+def _candidate_json(c: Candidate) -> dict[str, Any]:
+    def ev(e: Evidence) -> dict[str, Any]:
+        return {"finding": e.finding_id, "answer": e.answer, "lr": e.likelihood_ratio,
+                "basis": e.basis, "source": e.source_id}
+
+    return {"condition": c.condition_id, "parent": c.parent, "name": c.name, "group": c.group,
+            "icd10": c.icd10cm, "probability": round(c.probability, 4),
+            "prior": c.prior, "prior_basis": c.prior_basis, "prior_source": c.prior_source_id,
+            "basis": c.basis, "cant_miss": c.cant_miss, "raises_urgency": c.raises_urgency,
+            "min_urgency": c.min_urgency,
+            "supporting": [ev(e) for e in c.supporting], "against": [ev(e) for e in c.against],
+            "prognosis": c.prognosis, "prognosis_source": c.prognosis_source_id,
+            "source": c.source_id, "subtypes": [_candidate_json(s) for s in c.subtypes]}
+
+
 def _plain(record: Any) -> dict[str, Any]:
     """A record as JSON-ready data (tuples become lists)."""
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(record).items()}
+    return {k: [list(x) if isinstance(x, tuple) else x for x in v] if isinstance(v, tuple) else v
+            for k, v in asdict(record).items()}
 
 
 @dataclass(frozen=True)
 class _Index:
     """Per-knowledge-base lookups, built once so each assessment is set arithmetic."""
 
-    rules: tuple[m.TriageRule, ...]  # screening rules, most urgent first
     links_by_condition: Mapping[str, tuple[m.ConditionFinding, ...]]
     tests_by_condition: Mapping[str, tuple[m.TestCondition, ...]]
     treatments_by_condition: Mapping[str, tuple[m.TreatmentCondition, ...]]
     contraindications: Mapping[str, tuple[m.Contraindication, ...]]
-    rules_by_finding: Mapping[str, tuple[m.TriageRule, ...]]
+    children: Mapping[str, tuple[str, ...]]
     order: Mapping[str, int]  # checklist position of each finding
 
 
@@ -207,19 +268,16 @@ def _index(kb: m.KnowledgeBase) -> _Index:
                 out[getattr(r, key)].append(r)
             return MappingProxyType({k: tuple(v) for k, v in out.items()})
 
-        rules = tuple(sorted(kb.rules.values(),
-                             key=lambda r: (-m.urgency_rank(r.urgency), r.rule_id)))
-        by_finding: dict[str, list[m.TriageRule]] = defaultdict(list)
-        for r in rules:
-            for f in r.findings:
-                by_finding[f].append(r)
+        children: dict[str, list[str]] = defaultdict(list)
+        for c in kb.conditions.values():
+            if c.parent:
+                children[c.parent].append(c.condition_id)
         idx = _Index(
-            rules=rules,
             links_by_condition=group(kb.condition_findings, "condition_id"),
             tests_by_condition=group(kb.test_conditions, "condition_id"),
             treatments_by_condition=group(kb.treatment_conditions, "condition_id"),
             contraindications=group(kb.contraindications, "treatment_id"),
-            rules_by_finding=MappingProxyType({k: tuple(v) for k, v in by_finding.items()}),
+            children=MappingProxyType({k: tuple(v) for k, v in children.items()}),
             order={f.finding_id: i for i, f in enumerate(kb.findings_in_order())},
         )
         _INDEXES[kb] = idx
@@ -228,18 +286,79 @@ def _index(kb: m.KnowledgeBase) -> _Index:
 
 def rules_in_order(kb: m.KnowledgeBase) -> tuple[m.TriageRule, ...]:
     """Triage rules in the order `Assessment.fired` lists them: most urgent first, then id."""
-    return _index(kb).rules
+    return compile_plan(kb).rules
+
+
+@dataclass(frozen=True)
+class Answers:
+    """Checked answers: finding booleans (with age-derived findings filled in), age and sex."""
+
+    findings: Mapping[str, bool]
+    derived: tuple[str, ...]
+    age: int | None
+    sex: m.Sex | None
+
+
+#: Keys of `answers` that are not finding ids.
+PATIENT_KEYS = ("age", "sex")
+
+
+def check_patient(answers: Mapping[str, object], kb: m.KnowledgeBase) -> Answers:
+    """Validated answers; raises AnswerError naming any bad key (never echoing a value)."""
+    if not isinstance(answers, Mapping):
+        raise AnswerError(f"answers must be a mapping of finding id to true/false, "
+                          f"not {type(answers).__name__}")
+    rest = {k: v for k, v in answers.items() if k not in PATIENT_KEYS}
+    findings = check_answers(rest, kb)
+    age, sex = answers.get("age"), answers.get("sex")
+    if age is not None and (isinstance(age, bool) or not isinstance(age, int)
+                            or not m.AGE_RANGE[0] <= age <= m.AGE_RANGE[1]):
+        # the value is patient data: name the key and what is expected, never the value
+        raise AnswerError(f"age must be a whole number of years from {m.AGE_RANGE[0]} to "
+                          f"{m.AGE_RANGE[1]} (got a {type(age).__name__} outside that)")
+    if sex is not None and sex not in m.SEXES:
+        raise AnswerError(f"sex must be one of {', '.join(m.SEXES)} (or left out)")
+    derived = []
+    for f in kb.findings.values():
+        if f.min_age is None:
+            continue
+        if isinstance(age, int):
+            value = age >= f.min_age
+            if f.finding_id in findings and findings[f.finding_id] != value:
+                raise AnswerError(f"age and {f.finding_id} disagree: give one of them, or "
+                                  "correct the other")
+            if f.finding_id not in findings:
+                derived.append(f.finding_id)
+            findings[f.finding_id] = value
+    plan = compile_plan(kb)
+    lo, hi = m.AGE_RANGE
+    said: list[str] = []
+    for fid, years in plan.min_age.items():
+        if findings.get(fid) is True:
+            lo = max(lo, years)
+            said.append(fid)
+        elif findings.get(fid) is False:
+            hi = min(hi, years - 1)
+            said.append(fid)
+    if lo > hi:
+        raise AnswerError(f"the age answers contradict each other ({', '.join(sorted(said))}): "
+                          "correct them")
+    if sex == "male" and findings.get("pregnancy") is True:
+        raise AnswerError("sex and pregnancy disagree: correct one of them")
+    return Answers(MappingProxyType(findings), tuple(derived),
+                   age if isinstance(age, int) else None, sex)  # type: ignore[arg-type]
 
 
 def check_answers(answers: Mapping[str, object], kb: m.KnowledgeBase) -> dict[str, bool]:
-    """A validated copy of the answers; raises AnswerError naming any bad id or value."""
+    """A validated copy of the finding answers; raises AnswerError naming any bad id or value."""
     if not isinstance(answers, Mapping):
         raise AnswerError(f"answers must be a mapping of finding id to true/false, "
                           f"not {type(answers).__name__}")
     unknown = sorted(str(k) for k in answers if k not in kb.findings)
     if unknown:
         raise AnswerError(f"unknown finding id{'s' * (len(unknown) > 1)}: {', '.join(unknown)} "
-                          "(see `upperback findings` for the ids)")
+                          "(see `upperback findings` for the ids; `age` and `sex` are the only "
+                          "other keys)")
     bad = sorted(k for k, v in answers.items() if not isinstance(v, bool))
     if bad:
         # the value itself is patient data and may end up in logs: name its type only
@@ -248,33 +367,11 @@ def check_answers(answers: Mapping[str, object], kb: m.KnowledgeBase) -> dict[st
     return {str(k): bool(v) for k, v in answers.items()}
 
 
-def _status(rule: m.TriageRule, answers: Mapping[str, bool]) -> str:
-    values = [answers.get(f) for f in rule.findings]
-    if any(v is False for v in values):
-        return "ruled_out"
-    return "fired" if all(v is True for v in values) else "undecided"
-
-
-def _decide(fired: set[str], undecided: bool) -> m.Urgency:
-    if "emergency" in fired:
-        return "emergency"
-    if "see_provider" in fired:
-        return "see_provider"
-    return "incomplete" if undecided else "self_care"
-
-
-def triage(answers: Mapping[str, bool], kb: m.KnowledgeBase) -> m.Urgency:
-    """Urgency alone (answers already checked): the most urgent fired rule; `incomplete` while a
-    rule could still fire; `self_care` only when none can."""
-    fired: set[str] = set()
-    undecided = False
-    for rule in _index(kb).rules:
-        s = _status(rule, answers)
-        if s == "fired":
-            fired.add(rule.urgency)
-        elif s == "undecided":
-            undecided = True
-    return _decide(fired, undecided)
+def triage(answers: Mapping[str, object], kb: m.KnowledgeBase) -> m.Urgency:
+    """Urgency alone: the most urgent fired rule or cause floor; `incomplete` while a rule
+    could still fire; `self_care` only when none can. Same plan as `assess`."""
+    checked = check_patient(answers, kb)
+    return triage_one(kb, checked.findings, checked.age)
 
 
 def assess(
@@ -283,39 +380,49 @@ def assess(
     *,
     emergency_number: str | None = None,
 ) -> Assessment:
-    """Assess one patient's answers (finding id -> True/False; ids left out are unanswered).
+    """Assess one patient's answers: finding id -> True/False (ids left out are unanswered),
+    plus optional `age` (whole years) and `sex` ("female" or "male").
 
-    Raises AnswerError for an unknown id or a value that is not a bool. `answers` is not
-    modified. `kb` defaults to the knowledge base in `default_data_dir()`.
+    Raises AnswerError for an unknown key or a bad value. `answers` is not modified. `kb`
+    defaults to the knowledge base in `default_data_dir()`.
     """
     if kb is None:
         from ._loader import load_knowledge_base
 
         kb = load_knowledge_base()
-    given = check_answers(answers, kb)
+    checked = check_patient(answers, kb)
+    given = checked.findings
     idx = _index(kb)
+    plan = compile_plan(kb)
     number = emergency_number or _configured_number()
 
-    status = {rule.rule_id: _status(rule, given) for rule in idx.rules}
-    fired: list[FiredRule] = []
-    undecided: list[m.TriageRule] = []
-    for rule in idx.rules:
-        s = status[rule.rule_id]
-        if s == "fired":
-            fired.append(FiredRule(rule.rule_id, rule.label, rule.urgency, rule.findings,
-                                   rule.rationale, rule.source_id))
-        elif s == "undecided":
-            undecided.append(rule)
-    urgency = _decide({r.urgency for r in fired}, bool(undecided))
+    status = rule_status(plan, given)
+    odds = log_odds(kb, plan, given, checked.age)
+    floor = floor_rank(plan, odds)
+    urgency = decide(plan, status, floor)
+    fired = [FiredRule(r.rule_id, r.label, r.urgency, r.findings, r.rationale, r.source_id)
+             for r, s in zip(plan.rules, status, strict=True) if s == FIRED]
+    undecided = [r for r, s in zip(plan.rules, status, strict=True) if s == OPEN]
+    rule_top = max((m.urgency_rank(r.urgency) for r in fired), default=-1)
+    raising = {f.condition_id for f in plan.floors if odds[f.condition] >= f.log_odds}
+    raised_by = tuple(
+        f.condition_id for f in sorted(plan.floors, key=lambda f: -odds[f.condition])
+        if f.condition_id in raising and f.rank > rule_top and f.rank == m.urgency_rank(urgency)
+    )
 
     def open_findings(rules: list[m.TriageRule]) -> tuple[str, ...]:
         ids = {f for r in rules for f in r.findings if f not in given}
         return tuple(sorted(ids, key=idx.order.__getitem__))
 
-    unanswered_emergency = open_findings([r for r in undecided if r.urgency == "emergency"])
+    emergency_rank = m.urgency_rank("emergency")
+    unanswered_emergency = open_findings(
+        [r for r in undecided if m.urgency_rank(r.urgency) >= emergency_rank])
+    unanswered = open_findings(undecided)
     advice = kb.advice[urgency]
-    candidates = _candidates(given, kb, idx)
-    leading = [c.condition_id for c in candidates[:LEADING_CAUSES]]
+    probability = {cid: _prob(x) for cid, x in zip(plan.conditions, odds, strict=True)}
+    lo, hi = age_interval(plan, given, checked.age)
+    candidates = _candidates(given, kb, idx, probability, raising, lo, hi)
+    leading = _leading(candidates, raising)
     treatments, withheld = _treatments(given, kb, idx, leading, urgency)
     return Assessment(
         urgency=urgency,
@@ -325,48 +432,124 @@ def assess(
         advice_source_id=advice.source_id,
         fired=tuple(fired),
         undecided_rules=tuple(r.rule_id for r in undecided),
-        unanswered_red_flags=open_findings(undecided),
+        unanswered_red_flags=unanswered,
         unanswered_emergency=unanswered_emergency,
         emergency_screen_complete=not unanswered_emergency,
         candidates=candidates,
+        raised_by=raised_by,
+        cant_miss=_cant_miss(candidates),
         workup=_workup(kb, idx, leading),
         treatments=treatments,
         withheld_treatments=withheld,
-        treatments_secondary=urgency == "emergency",
+        treatments_secondary=m.urgency_rank(urgency) >= emergency_rank,
         risk_factors=tuple(
             PresentRiskFactor(r.risk_factor_id, r.name, r.modifiable, r.explanation,
                               r.prevention_advice, r.source_id)
             for r in kb.risk_factors.values() if r.finding_id and given.get(r.finding_id)
         ),
-        would_change=_would_change(given, kb, idx, urgency, status),
+        would_change=_would_change(kb, plan, checked, urgency, status, odds,
+                                   set(unanswered) if urgency == "incomplete" else set()),
         screening_limits=kb.screening_limits,
-        answers=MappingProxyType(given),
+        complications=tuple(kb.complications.values()),
+        answers=MappingProxyType(dict(given)),
+        derived=checked.derived,
+        age=checked.age,
+        sex=checked.sex,
         kb_version=kb.version,
         disclaimer=m.DISCLAIMER,
         emergency_number=number,
     )
 
 
-def _candidates(given: dict[str, bool], kb: m.KnowledgeBase, idx: _Index) -> tuple[Candidate, ...]:
-    out = []
-    for cid, links in idx.links_by_condition.items():
-        def ev(link: m.ConditionFinding) -> Evidence:
-            return Evidence(link.finding_id, kb.findings[link.finding_id].label, link.strength,
-                            link.note, link.source_id)
+def _prob(log_odds: float) -> float:
+    return 1.0 / (1.0 + math.exp(-log_odds)) if log_odds > -700 else 0.0
 
-        supporting = tuple(ev(x) for x in links if given.get(x.finding_id) is True)
-        if not supporting:
-            continue
-        against = tuple(ev(x) for x in links if given.get(x.finding_id) is False)
+
+#: A "no" counts as evidence against a cause only when it lowers the odds at least this much:
+#: a no to an insensitive finding (LR- near 1) says little and is not listed.
+AGAINST_BELOW = 0.8
+
+
+def _candidates(
+    given: Mapping[str, bool], kb: m.KnowledgeBase, idx: _Index,
+    probability: Mapping[str, float], raising: set[str], lo: int, hi: int,
+) -> tuple[Candidate, ...]:
+    def one(cid: str) -> Candidate:
         c = kb.conditions[cid]
-        out.append(Candidate(
-            cid, c.name, c.group, c.parent, c.icd10cm,
-            sum(e.strength for e in supporting) - sum(e.strength for e in against),
-            supporting, against, c.source_id,
-        ))
-    # Deterministic order: score, then more supporting findings, then id.
-    out.sort(key=lambda c: (-c.score, -len(c.supporting), c.condition_id))
-    return tuple(c for c in out if c.score > 0)
+        prior = prior_for(kb, cid, lo, hi)
+        supporting, against = [], []
+        for x in idx.links_by_condition.get(cid, ()):
+            v = given.get(x.finding_id)
+            if v is None:
+                continue
+            lr = x.lr_positive if v else x.lr_negative
+            e = Evidence(x.finding_id, kb.findings[x.finding_id].label, v, lr, x.basis, x.note,
+                         x.source_id)
+            if lr > 1:
+                supporting.append(e)
+            elif lr < AGAINST_BELOW or (v and lr < 1):
+                against.append(e)
+        supporting.sort(key=lambda e: -e.likelihood_ratio)
+        against.sort(key=lambda e: e.likelihood_ratio)
+        used = [prior.basis, *(e.basis for e in (*supporting, *against))]
+        subs = sorted((one(k) for k in idx.children.get(cid, ())),
+                      key=lambda s: (-s.probability, s.condition_id))
+        return Candidate(
+            cid, c.name, c.group, c.parent, c.icd10cm, probability[cid], prior.prior,
+            prior.basis, prior.source_id, min(used, key=m.BASES.index), tuple(supporting),
+            tuple(against), c.cant_miss, cid in raising, c.min_urgency, c.prognosis,
+            c.prognosis_source_id, c.source_id, tuple(subs))
+
+    def top(c: Candidate) -> float:
+        return max([c.probability, *(top(s) for s in c.subtypes)])
+
+    roots = [one(cid) for cid, c in kb.conditions.items() if not c.parent]
+    # Deterministic: most likely first (a parent ranks by its likeliest subtype), then id.
+    roots.sort(key=lambda c: (-top(c), c.condition_id))
+    return tuple(roots)
+
+
+def _cant_miss(candidates: tuple[Candidate, ...]) -> tuple[Candidate, ...]:
+    out: list[Candidate] = []
+
+    def walk(c: Candidate) -> None:
+        if c.cant_miss and c.supporting:
+            out.append(c)
+        for s in c.subtypes:
+            walk(s)
+
+    for c in candidates:
+        walk(c)
+    return tuple(sorted(out, key=lambda c: (-c.probability, c.condition_id)))
+
+
+#: A parent's likeliest subtype drives work-up and treatment when at least this share of it.
+SUBTYPE_SHARE = 0.25
+
+
+def _leading(candidates: tuple[Candidate, ...], raising: set[str]) -> list[str]:
+    """The causes that drive work-up and treatment: the leading causes (each with its likeliest
+    subtype) plus any cause whose probability raised the urgency."""
+    out: list[str] = []
+
+    def walk(c: Candidate) -> None:
+        out.append(c.condition_id)
+        # a subtype leads only when it carries a real share of its parent's estimate
+        if c.subtypes and c.subtypes[0].probability >= SUBTYPE_SHARE * c.probability:
+            walk(c.subtypes[0])
+
+    for c in candidates[:LEADING_CAUSES]:
+        walk(c)
+
+    def raised(c: Candidate) -> None:
+        if c.condition_id in raising and c.condition_id not in out:
+            out.append(c.condition_id)
+        for s in c.subtypes:
+            raised(s)
+
+    for c in candidates:
+        raised(c)
+    return out
 
 
 def _workup(kb: m.KnowledgeBase, idx: _Index, leading: list[str]) -> tuple[WorkupItem, ...]:
@@ -387,58 +570,85 @@ def _workup(kb: m.KnowledgeBase, idx: _Index, leading: list[str]) -> tuple[Worku
     return tuple(items)
 
 
+#: At the same invasiveness, non-drug care comes before medicines (ACP 2017).
+_CATEGORY_ORDER = {"non_drug": 0, "medication": 1, "procedure_surgery": 2}
+
+
 def _treatments(
-    given: dict[str, bool], kb: m.KnowledgeBase, idx: _Index, leading: list[str],
+    given: Mapping[str, bool], kb: m.KnowledgeBase, idx: _Index, leading: list[str],
     urgency: m.Urgency,
 ) -> tuple[tuple[TreatmentOption, ...], tuple[WithheldTreatment, ...]]:
-    serves: dict[str, list[str]] = {}
+    # General care (activity, heat, simple analgesia) suits every back pain; the leading
+    # causes add their own options.
+    serves: dict[str, list[str]] = {tid: [] for tid, t in kb.treatments.items() if t.general}
     for cid in leading:
         for link in idx.treatments_by_condition.get(cid, ()):
             serves.setdefault(link.treatment_id, []).append(cid)
-    if not serves:  # no cause stands out: general care for non-specific back pain
-        serves = {tid: [] for tid, t in kb.treatments.items() if t.general}
-    # The self-care advice always mentions general care (e.g. OTC pain relief), so general
-    # treatments are checked for contraindications even when a cause's options are listed.
-    candidates = {**{tid: [] for tid, t in kb.treatments.items() if t.general}, **serves}
     options, withheld = [], []
-    for tid, conds in candidates.items():
+    for tid, conds in serves.items():
         t = kb.treatments[tid]
         rules = idx.contraindications.get(tid, ())
-        blocks = [c for c in rules if given.get(c.finding_id) is True]
+        blocks = [c for c in rules if c.action == "avoid" and given.get(c.finding_id) is True]
         if blocks:
             withheld.append(WithheldTreatment(
                 tid, t.name, tuple(c.finding_id for c in blocks), tuple(c.reason for c in blocks),
                 tuple(c.source_id for c in blocks)))
             continue
-        if tid not in serves:
-            continue
+        if t.requires_finding and given.get(t.requires_finding) is not True:
+            continue  # e.g. no surgery for pain of a few days
         if urgency == "self_care" and t.category == "procedure_surgery":
             continue  # procedures need a provider's assessment first; not offered as self-care
+        cautions = tuple((c.finding_id, c.reason, c.source_id) for c in rules
+                         if c.action == "caution" and given.get(c.finding_id) is True)
         options.append(TreatmentOption(
             tid, t.name, t.category, t.access, t.invasiveness, t.description, tuple(conds),
             t.evidence_note, t.evidence_source_id, t.source_id,
             # an unanswered contraindication is not a "no": ask it first
-            tuple(c.finding_id for c in rules if c.finding_id not in given)))
-    options.sort(key=lambda o: (_CATEGORY_ORDER[o.category], o.invasiveness, o.treatment_id))
+            tuple(c.finding_id for c in rules if c.finding_id not in given), cautions))
+    options.sort(key=lambda o: (o.invasiveness, _CATEGORY_ORDER[o.category], bool(o.cautions),
+                                not o.for_conditions, o.treatment_id))
     withheld.sort(key=lambda w: w.treatment_id)
     return tuple(options), tuple(withheld)
 
 
 def _would_change(
-    given: dict[str, bool], kb: m.KnowledgeBase, idx: _Index, urgency: m.Urgency,
-    status: Mapping[str, str],
+    kb: m.KnowledgeBase, plan: RulePlan, checked: Answers, urgency: m.Urgency,
+    status: list[str], odds: list[float], listed: set[str],
 ) -> tuple[DecisionChanger, ...]:
-    # Setting one finding to yes only changes the rules that contain it: re-decide from the
-    # other rules' statuses instead of re-running the whole triage per question.
+    # A "yes" to one finding only changes the rules and causes that contain it: re-decide from
+    # the others' current state instead of re-running the whole triage per question. Questions
+    # the incomplete banner already lists are not repeated; derived (age) findings are fixed.
+    given = checked.findings
     now = m.urgency_rank(urgency)
+    idx = _index(kb)
+    col = {f: i for i, f in enumerate(plan.finding_ids)}
+    age_fixed = set(plan.min_age) if checked.age is not None else set()
     out = []
-    for fid, rules in idx.rules_by_finding.items():
-        if given.get(fid) is True:
+    for fid in plan.finding_ids:
+        if given.get(fid) is True or fid in listed or fid in age_fixed:
+            continue
+        rules = plan.rules_by_finding.get(fid, ())
+        conds = plan.conditions_by_finding.get(fid, ())
+        if not rules and not conds:
             continue
         trial = {**given, fid: True}
-        after = {**status, **{r.rule_id: _status(r, trial) for r in rules}}
-        new = _decide({r.urgency for r in idx.rules if after[r.rule_id] == "fired"},
-                      "undecided" in after.values())
+        new_status = list(status)
+        if rules:
+            fresh = rule_status_subset(plan, trial, rules)
+            for i, s in zip(rules, fresh, strict=True):
+                new_status[i] = s
+        new_odds = odds
+        if conds:
+            new_odds = list(odds)
+            c = col[fid]
+            was = given.get(fid)
+            for ci in conds:
+                for lc, lpos, lneg in plan.links[ci]:
+                    if lc == c:
+                        new_odds[ci] += lpos - (lneg if was is False else 0.0)
+            if fid in plan.min_age:  # the age band of the prior may change too
+                new_odds = log_odds(kb, plan, trial, checked.age)
+        new = decide(plan, new_status, floor_rank(plan, new_odds))
         if m.urgency_rank(new) > now:
             out.append(DecisionChanger(fid, kb.findings[fid].label, given.get(fid), new))
     out.sort(key=lambda d: (-m.urgency_rank(d.new_urgency), idx.order[d.finding_id]))

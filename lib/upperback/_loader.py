@@ -19,7 +19,8 @@ from ._schema import DESCRIPTOR, PackageSpec, read_descriptor, read_table, valid
 
 #: Resource name -> record class. Resources not listed here load into `extra_tables`.
 RECORDS: Mapping[str, type] = MappingProxyType({
-    "sources": m.Source, "conditions": m.Condition, "findings": m.Finding,
+    "sources": m.Source, "conditions": m.Condition, "condition_priors": m.ConditionPrior,
+    "findings": m.Finding,
     "triage_rules": m.TriageRule, "condition_findings": m.ConditionFinding,
     "diagnostic_tests": m.DiagnosticTest, "test_conditions": m.TestCondition,
     "treatments": m.Treatment, "treatment_conditions": m.TreatmentCondition,
@@ -93,6 +94,7 @@ def _build(folder: Path, spec: PackageSpec) -> tuple[m.KnowledgeBase, dict[str, 
         version=content_version(folder, spec),
         sources=keyed("sources", "source_id"),
         conditions=keyed("conditions", "condition_id"),
+        priors=_records(m.ConditionPrior, raw["condition_priors"]),
         findings=keyed("findings", "finding_id"),
         rules=rules,
         condition_findings=_records(m.ConditionFinding, raw["condition_findings"]),
@@ -118,7 +120,7 @@ def _cross_checks(kb: m.KnowledgeBase, lines: dict[str, dict[str, int]]) -> list
     def add(table: str, key: str, column: str | None, msg: str, value: str | None = None) -> None:
         out.append(Problem(f"{table}.csv", msg, lines[table].get(key), column, value))
 
-    kind_rank = {"history": 0, "see_provider": 2, "emergency": 3}
+    kind_rank = {"history": 0, **{u: m.urgency_rank(u) for u in m.RULE_URGENCIES}}
     single: dict[str, set[str]] = defaultdict(set)
     for rule in kb.rules.values():
         if not rule.findings:
@@ -177,10 +179,58 @@ def _cross_checks(kb: m.KnowledgeBase, lines: dict[str, dict[str, int]]) -> list
             add("treatments", t.treatment_id, "evidence_source_id",
                 f"'{t.treatment_id}': an evidence note and its source go together: fill both "
                 "or neither")
+    out += _differential_checks(kb, lines)
+    for t in kb.treatments.values():
+        if t.requires_finding and t.requires_finding not in kb.findings:
+            add("treatments", t.treatment_id, "requires_finding",
+                f"'{t.requires_finding}' is not a finding id", t.requires_finding)
     for urgency in m.URGENCIES:
         if urgency not in kb.advice:
             out.append(Problem("advice.csv", f"no advice for '{urgency}': add a row for it",
                                None, "urgency"))
+    return out
+
+
+def _differential_checks(kb: m.KnowledgeBase, lines: dict[str, dict[str, int]]) -> list[Problem]:
+    """Priors and likelihood ratios: one all-ages prior per condition, no age counted twice,
+    and floors that a "yes" can never lower."""
+    out: list[Problem] = []
+
+    def add(table: str, key: str, column: str | None, msg: str, value: str | None = None) -> None:
+        out.append(Problem(f"{table}.csv", msg, lines[table].get(key), column, value))
+
+    lo, hi = m.AGE_RANGE
+    bands: dict[str, list[m.ConditionPrior]] = defaultdict(list)
+    for p in kb.priors:
+        bands[p.condition_id].append(p)
+        if p.age_min > p.age_max:
+            add("condition_priors", f"{p.condition_id}|{p.age_min}|{p.age_max}", "age_max",
+                f"'{p.condition_id}': age_max is below age_min: swap them", str(p.age_max))
+    age_findings = {f.finding_id for f in kb.findings.values() if f.min_age is not None}
+    for c in kb.conditions.values():
+        rows = bands.get(c.condition_id, [])
+        if not any(p.age_min == lo and p.age_max == hi for p in rows):
+            add("conditions", c.condition_id, "condition_id",
+                f"'{c.condition_id}' has no all-ages prior: add a row {c.condition_id},{lo},{hi},"
+                "... to condition_priors.csv (with its basis and source)", c.condition_id)
+        banded = any((p.age_min, p.age_max) != (lo, hi) for p in rows)
+        if (c.min_urgency is None) != (c.urgency_threshold is None):
+            add("conditions", c.condition_id, "urgency_threshold",
+                f"'{c.condition_id}': min_urgency and urgency_threshold go together: fill both "
+                "or neither")
+        for x in kb.condition_findings:
+            if x.condition_id != c.condition_id:
+                continue
+            key = f"{x.condition_id}|{x.finding_id}"
+            if banded and x.finding_id in age_findings:
+                add("condition_findings", key, "finding_id",
+                    f"'{c.condition_id}' has age-banded priors, so a link to '{x.finding_id}' "
+                    "counts age twice: remove the link or the bands", x.finding_id)
+            if c.min_urgency is not None and (x.lr_positive < 1 or x.lr_negative > 1):
+                add("condition_findings", key, "lr_positive",
+                    f"'{c.condition_id}' sets a minimum urgency, so a yes must never lower it: "
+                    "lr_positive must be at least 1 and lr_negative at most 1 "
+                    f"(found {x.lr_positive} and {x.lr_negative})")
     return out
 
 
@@ -202,16 +252,24 @@ def _safety_checks(kb: m.KnowledgeBase, lines: dict[str, dict[str, int]]) -> lis
     out: list[Problem] = []
     for required in SAFETY_FLOOR:
         missing = sorted(required - set(kb.findings))
-        if missing or assess(dict.fromkeys(required, True), kb).urgency != "emergency":
+        if missing or m.urgency_rank(assess(dict.fromkeys(required, True), kb).urgency) < (
+                m.urgency_rank("emergency")):
             out.append(Problem(
                 "triage_rules.csv",
-                f"{' + '.join(sorted(required))} answered yes must give an emergency (a red flag "
+                f"{' + '.join(sorted(required))} answered yes must give an emergency department "
+                "or an ambulance (a red flag "
                 "the suite promises"
                 + (f"; missing finding {', '.join(missing)}" if missing else "")
                 + "): restore its emergency rule in triage_rules.csv and rule_findings.csv",
                 None, "urgency"))
     for case in kb.safety_cases.values():
-        got = assess(case.answers, kb).urgency
+        got = assess(kb.case_answers(case), kb).urgency
+        if case.max_urgency and m.urgency_rank(got) > m.urgency_rank(case.max_urgency):
+            out.append(Problem(
+                "safety_cases.csv",
+                f"safety case '{case.case_id}' must be at most {case.max_urgency} but now gives "
+                f"{got} ({case.description}): a rule over-triages it; check the rules that fire",
+                lines["safety_cases"].get(case.case_id), "max_urgency", case.max_urgency))
         if m.urgency_rank(got) < m.urgency_rank(case.min_urgency):
             out.append(Problem(
                 "safety_cases.csv",
@@ -231,6 +289,30 @@ def _safety_checks(kb: m.KnowledgeBase, lines: dict[str, dict[str, int]]) -> lis
                 f"rule '{rule.rule_id}' has no safety case: add one to safety_cases.csv with its "
                 f"findings answered true and min_urgency {rule.urgency}",
                 lines["triage_rules"].get(rule.rule_id), "rule_id", rule.rule_id))
+    out += _teaching_checks(kb, lines)
+    return out
+
+
+def _teaching_checks(kb: m.KnowledgeBase, lines: dict[str, dict[str, int]]) -> list[Problem]:
+    """A teaching case whose expected urgency the engine does not give would teach the wrong
+    answer: refuse it."""
+    from ._engine import assess
+
+    cases = kb.extra_tables.get("teaching_cases", ())
+    answers: dict[str, dict[str, bool]] = defaultdict(dict)
+    for r in kb.extra_tables.get("teaching_case_answers", ()):
+        answers[str(r["case_id"])][str(r["finding_id"])] = bool(r["answer"])
+    out = []
+    for case in cases:
+        cid = str(case["case_id"])
+        got = assess(answers.get(cid, {}), kb).urgency
+        if got != case["expected_urgency"]:
+            out.append(Problem(
+                "teaching_cases.csv",
+                f"teaching case '{cid}' expects {case['expected_urgency']} but the engine gives "
+                f"{got}: fix the case's answers in teaching_case_answers.csv or its "
+                "expected_urgency", lines.get("teaching_cases", {}).get(cid), "expected_urgency",
+                str(case["expected_urgency"])))
     return out
 
 

@@ -8,10 +8,23 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
-Urgency = Literal["emergency", "see_provider", "incomplete", "self_care"]
-#: Most urgent first.
-URGENCIES: tuple[Urgency, ...] = ("emergency", "see_provider", "incomplete", "self_care")
-FindingKind = Literal["emergency", "see_provider", "history"]
+Urgency = Literal["ambulance", "emergency", "urgent", "see_provider", "incomplete", "self_care"]
+#: Most urgent first. `ambulance`: call emergency services now; `emergency`: to an emergency
+#: department now; `urgent`: seen today; `see_provider`: within days; `incomplete`: a red-flag
+#: rule could still fire; `self_care`: none of the screened red flags can still fire.
+URGENCIES: tuple[Urgency, ...] = (
+    "ambulance", "emergency", "urgent", "see_provider", "incomplete", "self_care")
+#: The levels a rule (or a cause) can set; `incomplete`/`self_care` only come from open rules.
+RULE_URGENCIES: tuple[Urgency, ...] = URGENCIES[:4]
+#: A finding's kind is the urgency of the rule it forms alone, or `history`.
+FindingKind = Literal["ambulance", "emergency", "urgent", "see_provider", "history"]
+Basis = Literal["published", "guideline", "expert_estimate"]
+#: Weakest first: an estimate is as strong as its weakest number.
+BASES: tuple[Basis, ...] = ("expert_estimate", "guideline", "published")
+Sex = Literal["female", "male"]
+SEXES: tuple[Sex, ...] = ("female", "male")
+#: Whole years accepted for `age`.
+AGE_RANGE = (0, 120)
 
 DISCLAIMER = (
     "Decision support for clinicians and educators, not a diagnosis. It does not replace "
@@ -20,7 +33,7 @@ DISCLAIMER = (
 
 
 def urgency_rank(urgency: str) -> int:
-    """Higher is more urgent: self_care 0 ... emergency 3."""
+    """Higher is more urgent: self_care 0 ... ambulance 5."""
     return len(URGENCIES) - 1 - URGENCIES.index(urgency)  # type: ignore[arg-type,unused-ignore]
 
 
@@ -46,7 +59,25 @@ class Condition:
     icd10cm_note: str | None
     description: str
     evidence_note: str | None
+    cant_miss: bool
+    min_urgency: Urgency | None
+    urgency_threshold: float | None
+    prognosis: str
+    prognosis_source_id: str
     source_id: str
+
+
+@dataclass(frozen=True)
+class ConditionPrior:
+    """How often a condition causes upper back pain in primary care, for an age band."""
+
+    condition_id: str
+    age_min: int
+    age_max: int
+    prior: float
+    basis: Basis
+    source_id: str
+    note: str | None
 
 
 @dataclass(frozen=True)
@@ -57,6 +88,8 @@ class Finding:
     section: str
     help: str
     display_order: int
+    #: Set for "aged N or older" findings: derived from the age when it is given.
+    min_age: int | None
     source_id: str
 
 
@@ -74,7 +107,9 @@ class TriageRule:
 class ConditionFinding:
     condition_id: str
     finding_id: str
-    strength: int
+    lr_positive: float
+    lr_negative: float
+    basis: Basis
     note: str
     source_id: str
 
@@ -106,6 +141,7 @@ class Treatment:
     invasiveness: int
     description: str
     general: bool
+    requires_finding: str | None
     evidence_note: str | None
     evidence_source_id: str | None
     source_id: str
@@ -123,6 +159,7 @@ class TreatmentCondition:
 class Contraindication:
     treatment_id: str
     finding_id: str
+    action: Literal["avoid", "caution"]
     reason: str
     source_id: str
 
@@ -167,6 +204,9 @@ class ScreeningLimit:
 class SafetyCase:
     case_id: str
     min_urgency: Urgency
+    max_urgency: Urgency | None
+    #: True: every question not in `answers` is answered no (a complete checklist).
+    others_no: bool
     description: str
     source_id: str
     answers: Mapping[str, bool] = field(default_factory=lambda: MappingProxyType({}))
@@ -180,6 +220,7 @@ class KnowledgeBase:
     version: str
     sources: Mapping[str, Source]
     conditions: Mapping[str, Condition]
+    priors: tuple[ConditionPrior, ...]
     findings: Mapping[str, Finding]
     rules: Mapping[str, TriageRule]
     condition_findings: tuple[ConditionFinding, ...]
@@ -200,11 +241,17 @@ class KnowledgeBase:
     )
 
     def findings_in_order(self) -> tuple[Finding, ...]:
-        """Checklist order: emergency red flags, then see-a-provider signs, then history."""
-        kind_rank = {"emergency": 0, "see_provider": 1, "history": 2}
+        """Checklist order: the most urgent red flags first, then history."""
+        kind_rank = {k: i for i, k in enumerate((*RULE_URGENCIES, "history"))}
         return tuple(
             sorted(self.findings.values(), key=lambda f: (kind_rank[f.kind], f.display_order))
         )
 
     def source(self, source_id: str) -> Source:
         return self.sources[source_id]
+
+    def case_answers(self, case: SafetyCase) -> dict[str, bool]:
+        """A safety case's answers, with every other question answered no when it says so."""
+        if not case.others_no:
+            return dict(case.answers)
+        return {**dict.fromkeys(self.findings, False), **case.answers}

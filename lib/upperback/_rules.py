@@ -1,0 +1,281 @@
+"""The one definition of triage: a rule plan compiled once per knowledge base and used by
+`assess`, `triage`, "what would change the decision" and cohort triage alike.
+
+A rule fires when all its findings are answered yes, is ruled out by any no, and is otherwise
+open. The urgency is the most urgent of the fired rules and of the causes whose estimated
+probability passes their threshold (`conditions.min_urgency`); with nothing fired it is
+`incomplete` while any rule is open, `self_care` only once none is.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
+
+from . import _model as m
+
+if TYPE_CHECKING:  # numpy is imported lazily: single assessments never need it
+    import numpy as np
+    import numpy.typing as npt
+
+FIRED, OPEN, RULED_OUT = "fired", "undecided", "ruled_out"
+_SEE_PROVIDER = m.urgency_rank("see_provider")
+_INCOMPLETE = m.urgency_rank("incomplete")
+_SELF_CARE = m.urgency_rank("self_care")
+
+
+@dataclass(frozen=True)
+class Floor:
+    """A cause that raises the urgency to `rank` once its log-odds reach `log_odds`."""
+
+    condition_id: str
+    condition: int  # position in RulePlan.conditions
+    rank: int
+    log_odds: float
+
+
+@dataclass(frozen=True)
+class RulePlan:
+    """Rules and cause floors as positions into `finding_ids`, most urgent rule first."""
+
+    finding_ids: tuple[str, ...]
+    rules: tuple[m.TriageRule, ...]
+    rule_rank: tuple[int, ...]
+    rule_columns: tuple[tuple[int, ...], ...]
+    rules_by_finding: Mapping[str, tuple[int, ...]]
+    conditions: tuple[str, ...]
+    #: Per condition: (finding column, log LR+, log LR-) of each link.
+    links: tuple[tuple[tuple[int, float, float], ...], ...]
+    conditions_by_finding: Mapping[str, tuple[int, ...]]
+    floors: tuple[Floor, ...]
+    #: Findings meaning "aged N or older": finding id -> N.
+    min_age: Mapping[str, int]
+
+
+_PLANS: WeakKeyDictionary[m.KnowledgeBase, RulePlan] = WeakKeyDictionary()
+
+
+def compile_plan(kb: m.KnowledgeBase) -> RulePlan:
+    """The plan of `kb`, compiled once and cached for the life of the knowledge base."""
+    plan = _PLANS.get(kb)
+    if plan is None:
+        plan = _compile(kb)
+        _PLANS[kb] = plan
+    return plan
+
+
+def _compile(kb: m.KnowledgeBase) -> RulePlan:
+    fids = tuple(f.finding_id for f in kb.findings_in_order())
+    col = {f: i for i, f in enumerate(fids)}
+    rules = tuple(sorted(kb.rules.values(),
+                         key=lambda r: (-m.urgency_rank(r.urgency), r.rule_id)))
+    by_finding: dict[str, list[int]] = {}
+    for i, r in enumerate(rules):
+        for f in r.findings:
+            by_finding.setdefault(f, []).append(i)
+    conds = tuple(kb.conditions)
+    links: dict[str, list[tuple[int, float, float]]] = {c: [] for c in conds}
+    cond_by_finding: dict[str, list[int]] = {}
+    for x in kb.condition_findings:
+        links[x.condition_id].append(
+            (col[x.finding_id], math.log(x.lr_positive), math.log(x.lr_negative)))
+        cond_by_finding.setdefault(x.finding_id, []).append(conds.index(x.condition_id))
+    floors = tuple(
+        Floor(c.condition_id, conds.index(c.condition_id), m.urgency_rank(c.min_urgency),
+              _logit(c.urgency_threshold))
+        for c in kb.conditions.values()
+        if c.min_urgency is not None and c.urgency_threshold is not None
+    )
+    return RulePlan(
+        finding_ids=fids, rules=rules,
+        rule_rank=tuple(m.urgency_rank(r.urgency) for r in rules),
+        rule_columns=tuple(tuple(col[f] for f in r.findings) for r in rules),
+        rules_by_finding={k: tuple(v) for k, v in by_finding.items()},
+        conditions=conds, links=tuple(tuple(links[c]) for c in conds),
+        conditions_by_finding={k: tuple(sorted(set(v))) for k, v in cond_by_finding.items()},
+        floors=floors,
+        min_age={f.finding_id: f.min_age for f in kb.findings.values() if f.min_age is not None},
+    )
+
+
+def _logit(p: float) -> float:
+    if p <= 0:
+        return -math.inf
+    if p >= 1:
+        return math.inf
+    return math.log(p / (1 - p))
+
+
+# ------------------------------------------------------------------ priors by age band
+
+
+def age_interval(plan: RulePlan, answers: Mapping[str, bool], age: int | None) -> tuple[int, int]:
+    """The ages the answers allow: the age itself, or what the "aged N or older" answers say."""
+    if age is not None:
+        return age, age
+    lo, hi = m.AGE_RANGE
+    for fid, n in plan.min_age.items():
+        v = answers.get(fid)
+        if v is True:
+            lo = max(lo, n)
+        elif v is False:
+            hi = min(hi, n - 1)
+    return lo, hi
+
+
+def prior_for(kb: m.KnowledgeBase, condition_id: str, lo: int, hi: int) -> m.ConditionPrior:
+    """The narrowest age band of the condition that contains [lo, hi] (the all-ages row is
+    guaranteed by validation)."""
+    rows = [p for p in _priors(kb).get(condition_id, ()) if p.age_min <= lo and hi <= p.age_max]
+    return min(rows, key=lambda p: (p.age_max - p.age_min, p.age_min))
+
+
+_PRIORS: WeakKeyDictionary[m.KnowledgeBase, dict[str, tuple[m.ConditionPrior, ...]]] = (
+    WeakKeyDictionary())
+
+
+def _priors(kb: m.KnowledgeBase) -> dict[str, tuple[m.ConditionPrior, ...]]:
+    by = _PRIORS.get(kb)
+    if by is None:
+        tmp: dict[str, list[m.ConditionPrior]] = {}
+        for p in kb.priors:
+            tmp.setdefault(p.condition_id, []).append(p)
+        by = {k: tuple(v) for k, v in tmp.items()}
+        _PRIORS[kb] = by
+    return by
+
+
+def log_odds(kb: m.KnowledgeBase, plan: RulePlan, answers: Mapping[str, bool],
+             age: int | None) -> list[float]:
+    """Posterior log-odds of every condition (plan order): prior odds times the likelihood
+    ratio of every answered linked finding (unanswered findings leave the odds alone)."""
+    lo, hi = age_interval(plan, answers, age)
+    fids = plan.finding_ids
+    out = []
+    for ci, cid in enumerate(plan.conditions):
+        x = _logit(prior_for(kb, cid, lo, hi).prior)
+        for col, lpos, lneg in plan.links[ci]:
+            v = answers.get(fids[col])
+            if v is True:
+                x += lpos
+            elif v is False:
+                x += lneg
+        out.append(x)
+    return out
+
+
+# ------------------------------------------------------------------ one patient
+
+
+def rule_status(plan: RulePlan, answers: Mapping[str, bool]) -> list[str]:
+    """FIRED, OPEN or RULED_OUT for each rule of the plan."""
+    return rule_status_subset(plan, answers, range(len(plan.rules)))
+
+
+def rule_status_subset(plan: RulePlan, answers: Mapping[str, bool], rules: Sequence[int]
+                       ) -> list[str]:
+    """`rule_status` for the given rule positions only."""
+    fids = plan.finding_ids
+    out = []
+    for i in rules:
+        state = FIRED
+        for c in plan.rule_columns[i]:
+            v = answers.get(fids[c])
+            if v is False:
+                state = RULED_OUT
+                break
+            if v is None:
+                state = OPEN
+        out.append(state)
+    return out
+
+
+def floor_rank(plan: RulePlan, odds: Sequence[float]) -> int:
+    """The most urgent level the causes' probabilities call for (-1 for none)."""
+    return max((f.rank for f in plan.floors if odds[f.condition] >= f.log_odds), default=-1)
+
+
+def decide(plan: RulePlan, status: Sequence[str], floor: int) -> m.Urgency:
+    """The urgency from rule statuses and the causes' floor."""
+    top = max((r for r, s in zip(plan.rule_rank, status, strict=True) if s == FIRED),
+              default=-1)
+    top = max(top, floor)
+    if top >= _SEE_PROVIDER:
+        return m.URGENCIES[len(m.URGENCIES) - 1 - top]
+    return "incomplete" if OPEN in status else "self_care"
+
+
+def triage_one(kb: m.KnowledgeBase, answers: Mapping[str, bool], age: int | None = None
+               ) -> m.Urgency:
+    plan = compile_plan(kb)
+    return decide(plan, rule_status(plan, answers), floor_rank(plan, log_odds(kb, plan, answers,
+                                                                            age)))
+
+
+# ------------------------------------------------------------------ many patients
+
+
+def triage_batch(kb: m.KnowledgeBase, yes: npt.NDArray[Any], no: npt.NDArray[Any],
+                 age: npt.NDArray[Any] | None = None) -> npt.NDArray[np.int8]:
+    """Urgency ranks (`m.urgency_rank`) for many patients at once.
+
+    `yes` and `no` are boolean arrays (patients x `plan.finding_ids`); a cell that is neither is
+    unanswered. `age` is an integer array with -1 for unknown. Same answers as `triage_one`
+    row by row: a property test holds the two together.
+    """
+    import numpy as np
+
+    plan = compile_plan(kb)
+    n = yes.shape[0]
+    fired_top = np.full(n, -1, dtype=np.int8)
+    any_open = np.zeros(n, dtype=bool)
+    for rank, cols in zip(plan.rule_rank, plan.rule_columns, strict=True):
+        idx = list(cols)
+        all_yes = yes[:, idx].all(axis=1)
+        any_no = no[:, idx].any(axis=1)
+        fired_top = np.where(all_yes & (fired_top < rank), np.int8(rank), fired_top)
+        any_open |= ~all_yes & ~any_no
+    floor = np.full(n, -1, dtype=np.int8)
+    if plan.floors:
+        odds = _batch_log_odds(kb, plan, yes, no, age)
+        for f in plan.floors:
+            hit = odds[:, f.condition] >= f.log_odds
+            floor = np.where(hit & (floor < f.rank), np.int8(f.rank), floor)
+    top = np.maximum(fired_top, floor)
+    undecided = np.where(any_open, np.int8(_INCOMPLETE), np.int8(_SELF_CARE))
+    return np.where(top >= _SEE_PROVIDER, top, undecided).astype(np.int8)
+
+
+def _batch_log_odds(kb: m.KnowledgeBase, plan: RulePlan, yes: npt.NDArray[Any],
+                    no: npt.NDArray[Any], age: npt.NDArray[Any] | None) -> npt.NDArray[Any]:
+    import numpy as np
+
+    n, k = yes.shape[0], len(plan.conditions)
+    pos = np.zeros((len(plan.finding_ids), k))
+    neg = np.zeros((len(plan.finding_ids), k))
+    for ci, links in enumerate(plan.links):
+        for col, lpos, lneg in links:
+            pos[col, ci] = lpos
+            neg[col, ci] = lneg
+    odds = yes.astype(float) @ pos + no.astype(float) @ neg
+    # the prior depends on the age interval: few distinct ones, so look each up once
+    lo = np.full(n, m.AGE_RANGE[0])
+    hi = np.full(n, m.AGE_RANGE[1])
+    for fid, years in plan.min_age.items():
+        c = plan.finding_ids.index(fid)
+        lo = np.where(yes[:, c], np.maximum(lo, years), lo)
+        hi = np.where(no[:, c], np.minimum(hi, years - 1), hi)
+    bad = lo > hi  # contradictory age answers: single assessments refuse them; stay defined here
+    lo = np.where(bad, m.AGE_RANGE[0], lo)
+    hi = np.where(bad, m.AGE_RANGE[1], hi)
+    if age is not None:
+        known = age >= 0
+        lo = np.where(known, age, lo)
+        hi = np.where(known, age, hi)
+    pairs, inverse = np.unique(np.stack([lo, hi], axis=1), axis=0, return_inverse=True)
+    table = np.array([[_logit(prior_for(kb, c, int(a), int(b)).prior) for c in plan.conditions]
+                      for a, b in pairs])
+    return np.asarray(odds + table[inverse.reshape(-1)])
