@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import upperback
-from upperback import KnowledgeBase, quiz
+from upperback import KnowledgeBase, KnowledgeBaseError, quiz
 
 REPO = Path(__file__).resolve().parents[1]
 CASES = quiz.load_cases(upperback.load_knowledge_base(REPO / "data"))
@@ -66,16 +66,11 @@ def test_rule_edit_that_changes_a_case_is_caught(data_copy: Path) -> None:
         _append(data_copy / "safety_case_answers.csv",
                 {"case_id": "case_em_meal_nausea", "finding_id": fid, "answer": "true"})
     _append(data_copy / "safety_cases.csv", {
-        "case_id": "case_em_meal_nausea", "min_urgency": "emergency",
-        "description": "Test case.", "source_id": "niddk_digestive"})
-    kb = upperback.load_knowledge_base(data_copy)
-    (case,) = [c for c in quiz.load_cases(kb) if c.case_id == "after_the_curry"]
-    check = quiz.check_case(case, kb)
-    assert not check.ok
-    assert check.engine_urgency == "emergency" != case.expected_urgency
-    key = {k.case.case_id: k for k in quiz.answer_key(kb)}
-    assert not key["after_the_curry"].agrees
-    assert key["heavy_chest"].agrees  # already an emergency: unchanged
+        "case_id": "case_em_meal_nausea", "min_urgency": "emergency", "max_urgency": "",
+        "others_no": "false", "description": "Test case.", "source_id": "niddk_digestive"})
+    # `upperback validate` (the loader) refuses it, naming the case, the file and the column
+    with pytest.raises(KnowledgeBaseError, match=r"after_the_curry.*see_provider.*emergency"):
+        upperback.load_knowledge_base(data_copy)
 
 
 def test_link_edit_that_drops_an_expected_cause_is_caught(data_copy: Path) -> None:

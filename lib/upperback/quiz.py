@@ -13,21 +13,26 @@ from types import MappingProxyType
 
 from . import _model as m
 from ._citation import citation
-from ._engine import LEADING_CAUSES, Assessment, assess
+from ._engine import LEADING_CAUSES, Assessment, Candidate, assess
 from ._errors import AnswerError, KnowledgeBaseError, Problem
 
 #: Cause families in teaching order; the heart-attack warning comes last, set apart.
 GROUPS: tuple[str, ...] = (
-    "mechanical", "degenerative", "structural", "systemic_organ", "pregnancy", "cardiac",
+    "mechanical", "degenerative", "structural", "systemic_organ", "infection", "pregnancy",
+    "vascular", "cardiac",
 )
 GROUP_LABELS: Mapping[str, str] = MappingProxyType({
     "mechanical": "Mechanical (muscles, ligaments, posture)",
     "degenerative": "Degenerative (wear of discs and joints)",
     "structural": "Structural (fractures and deformities)",
     "systemic_organ": "Systemic and organ causes",
+    "infection": "Infections",
     "pregnancy": "Pregnancy",
+    "vascular": "Blood-vessel emergencies",
     "cardiac": "Heart-attack warning",
 })
+#: Groups shown apart, as warnings: never to be treated as back pain.
+WARNING_GROUPS: tuple[str, ...] = ("vascular", "cardiac")
 #: Teaching wording, deliberately not `widgets._common.URGENCY_WORDS` ("See a provider",
 #: "Incomplete"): learners pick these as quiz answers and read them inside sentences, so each
 #: says what to do (or why no decision is possible yet). Kept here too because this module is
@@ -135,7 +140,7 @@ class CaseCheck:
 def check_case(case: TeachingCase, kb: m.KnowledgeBase) -> CaseCheck:
     """Run the case through the engine: same urgency, expected causes among the leading ones."""
     a = assess(case.answers, kb)
-    leading = tuple(c.condition_id for c in a.candidates[:LEADING_CAUSES])
+    leading = leading_causes(a)
     return CaseCheck(case.case_id, a.urgency, leading, a.urgency == case.expected_urgency,
                      tuple(c for c in case.expected_causes if c not in leading))
 
@@ -162,13 +167,32 @@ def explain(a: Assessment, kb: m.KnowledgeBase) -> tuple[Reason, ...]:
         out.append(Reason("Every red-flag rule was ruled out by a \u201cno\u201d answer.",
                           cite(kb, a.advice_source_id)))
     for c in a.candidates[:LEADING_CAUSES]:
-        why = "; ".join(f"{e.label.rstrip('?')} (+{e.strength}: {e.note})" for e in c.supporting)
-        against = "; ".join(f"{e.label.rstrip('?')} (\u2212{e.strength})" for e in c.against)
-        text = f"Likely cause: {c.name} (score {c.score}). For: {why}"
+        why = "; ".join(f"{e.label.rstrip('?')} (yes, LR+ {e.likelihood_ratio:g}: {e.note})"
+                        for e in c.supporting) or "no answer points to it specifically"
+        against = "; ".join(f"{e.label.rstrip('?')} (no, LR\u2212 {e.likelihood_ratio:g})"
+                            for e in c.against)
+        text = (f"Likely cause: {c.name}, estimated {c.probability:.0%} (from a starting "
+                f"probability of {c.prior:.0%}). For: {why}")
         if against:
-            text += f". Against (answered no): {against}"
+            text += f". Against: {against}"
         out.append(Reason(text, cite(kb, c.source_id)))
     return tuple(out)
+
+
+def leading_causes(a: Assessment) -> tuple[str, ...]:
+    """The engine's leading causes as a learner may name them: the leading top-level causes
+    with their subtypes, any cause whose estimate raised the urgency, and the can't-miss causes
+    the engine shows because an answer points to them."""
+    out: list[str] = []
+
+    def walk(c: Candidate) -> None:
+        out.append(c.condition_id)
+        for sub in c.subtypes:
+            walk(sub)
+
+    for c in a.candidates[:LEADING_CAUSES]:
+        walk(c)
+    return tuple(dict.fromkeys([*out, *a.raised_by, *(c.condition_id for c in a.cant_miss)]))
 
 
 # --- The "would you send this patient to the emergency room?" drill -------------------------
@@ -204,7 +228,18 @@ def drill_answers(kb: m.KnowledgeBase, rule: m.TriageRule) -> dict[str, bool]:
     """A complete red-flag screen for a drill item: the rule's findings yes, every finding of
     every other triage rule no."""
     screen = {f for r in kb.rules.values() for f in r.findings}
-    return {f: f in rule.findings for f in screen}
+    return _consistent_ages(kb, {f: f in rule.findings for f in screen})
+
+
+def _consistent_ages(kb: m.KnowledgeBase, answers: dict[str, bool]) -> dict[str, bool]:
+    """Age bands answered as one age would: "65 or older" yes makes "50 or older" yes too, so
+    a drill patient is never a contradiction the engine refuses."""
+    bands = {f: x.min_age for f, x in kb.findings.items() if x.min_age is not None}
+    oldest = max((bands[f] for f, v in answers.items() if v and f in bands), default=None)
+    for f, years in bands.items():
+        if f in answers or oldest is not None:
+            answers[f] = oldest is not None and years <= oldest
+    return answers
 
 
 def _stable(key: str) -> str:
@@ -230,7 +265,7 @@ def _self_care_items(kb: m.KnowledgeBase, order: list[str]) -> list[DrillItem]:
                       and f not in screen and gs <= set(EVERYDAY_GROUPS)), key=_stable)
     out = []
     for fid in history:
-        answers = {f: False for f in screen} | {fid: True}
+        answers = _consistent_ages(kb, {f: False for f in screen} | {fid: True})
         a = assess(answers, kb)
         if a.urgency != "self_care":
             continue
@@ -255,14 +290,16 @@ def drill_items(kb: m.KnowledgeBase) -> tuple[DrillItem, ...]:
             continue
         answers = drill_answers(kb, rule)
         urgency = assess(answers, kb).urgency
-        present = set(rule.findings)
+        # the rule's findings, then any age band they imply
+        said = (*rule.findings, *(f for f in order if answers.get(f) and f not in rule.findings))
+        present = set(said)
         escalations = tuple(
             (other.rule_id, tuple(kb.findings[f].label for f in other.findings if f not in present))
             for other in sorted(kb.rules.values(), key=lambda r: r.rule_id)
             if sends_to_hospital(other.urgency) and present < set(other.findings)
         )
         items.append(DrillItem(
-            rule.rule_id, rule.findings, tuple(kb.findings[f].label for f in rule.findings),
+            rule.rule_id, said, tuple(kb.findings[f].label for f in said),
             rule.rule_id, rule.label, urgency, rule.rationale, rule.source_id, escalations,
             MappingProxyType(answers),
             tuple(kb.findings[f].label for f in order if answers.get(f) is False)))
@@ -469,7 +506,7 @@ def score_case(case: TeachingCase, chosen_urgency: str, chosen_causes: Iterable[
     if unknown:
         raise AnswerError(f"unknown cause id: {', '.join(unknown)}")
     a = assess(case.answers, kb)
-    leading = [c.condition_id for c in a.candidates[:LEADING_CAUSES]]
+    leading = leading_causes(a)
     expected = case.expected_causes or tuple(leading[:1])
     engine = a.urgency
     urgency_ok = chosen_urgency == engine
@@ -535,39 +572,52 @@ def causes_by_group(kb: m.KnowledgeBase) -> tuple[tuple[str, tuple[m.Condition, 
     return tuple(out)
 
 
+#: Conventional bands for how much a likelihood ratio moves the probability (Jaeschke,
+#: Guyatt, Sackett, JAMA 1994;271:703-7): (lower bound of LR+, words), weakest first.
+LR_BANDS: tuple[tuple[float, str], ...] = (
+    (1.0, "minimal (1 to 2)"), (2.0, "small (2 to 5)"), (5.0, "moderate (5 to 10)"),
+    (10.0, "large (above 10)"))
+LR_BANDS_SOURCE = ("Jaeschke, Guyatt, Sackett. JAMA 1994;271:703-7 (users' guide to "
+                   "diagnostic tests)")
+
+
+def lr_band(lr_positive: float) -> int:
+    """0 for no link (or an LR+ of 1 or less), else 1..len(LR_BANDS) by `LR_BANDS`."""
+    return sum(lr_positive > 1.0 and lr_positive >= low for low, _ in LR_BANDS)
+
+
 @dataclass(frozen=True)
-class StrengthMatrix:
-    """Findings (rows) by causes (columns); each cell is the strength of the link (0 = none)."""
+class LinkMatrix:
+    """Findings (rows) by causes (columns); each cell is the link's LR+ (0 = no link)."""
 
     finding_ids: tuple[str, ...]
     finding_labels: tuple[str, ...]
     condition_ids: tuple[str, ...]
     condition_names: tuple[str, ...]
-    values: tuple[tuple[int, ...], ...]
+    values: tuple[tuple[float, ...], ...]
 
 
-def strength_matrix(kb: m.KnowledgeBase, group: str | None = None, kind: str | None = None,
-                    top_level_only: bool = False) -> StrengthMatrix:
-    """The finding x cause strength matrix, filtered by cause group and finding kind. Only
+def link_matrix(kb: m.KnowledgeBase, group: str | None = None, kind: str | None = None,
+                top_level_only: bool = False) -> LinkMatrix:
+    """The finding x cause matrix of LR+, filtered by cause group and finding kind. Only
     findings linked to at least one shown cause are kept, in checklist order."""
     conds = [c for _, cs in causes_by_group(kb) for c in cs
              if (group is None or c.group == group) and not (top_level_only and c.parent)]
     cids = [c.condition_id for c in conds]
-    strength = {(x.finding_id, x.condition_id): x.strength for x in kb.condition_findings}
+    lr = {(x.finding_id, x.condition_id): x.lr_positive for x in kb.condition_findings}
     fids = [f.finding_id for f in kb.findings_in_order()
-            if (kind is None or f.kind == kind) and any((f.finding_id, c) in strength
-                                                         for c in cids)]
-    return StrengthMatrix(
+            if (kind is None or f.kind == kind) and any((f.finding_id, c) in lr for c in cids)]
+    return LinkMatrix(
         tuple(fids), tuple(kb.findings[f].label for f in fids), tuple(cids),
         tuple(c.name for c in conds),
-        tuple(tuple(strength.get((f, c), 0) for c in cids) for f in fids))
+        tuple(tuple(lr.get((f, c), 0.0) for c in cids) for f in fids))
 
 
 def condition_links(kb: m.KnowledgeBase, condition_id: str) -> tuple[m.ConditionFinding, ...]:
-    """The findings that point to a cause, strongest first."""
+    """The findings that point to a cause, the largest LR+ first."""
     order = {f.finding_id: i for i, f in enumerate(kb.findings_in_order())}
     return tuple(sorted((x for x in kb.condition_findings if x.condition_id == condition_id),
-                        key=lambda x: (-x.strength, order[x.finding_id])))
+                        key=lambda x: (-x.lr_positive, order[x.finding_id])))
 
 
 def tests_for(kb: m.KnowledgeBase, condition_id: str) -> tuple[m.TestCondition, ...]:
@@ -611,8 +661,9 @@ class RiskProfile:
     present: tuple[m.RiskFactor, ...]
     modifiable: tuple[m.RiskFactor, ...]
     fixed: tuple[m.RiskFactor, ...]
-    #: Causes the factors' findings are linked to, with the summed strength, strongest first.
-    causes: tuple[tuple[str, int], ...]
+    #: Causes the factors' findings are linked to, with the product of their LR+ (how many
+    #: times the odds rise when all are present, taken as independent), largest first.
+    causes: tuple[tuple[str, float], ...]
 
 
 def risk_profile(kb: m.KnowledgeBase, risk_factor_ids: Iterable[str]) -> RiskProfile:
@@ -623,10 +674,10 @@ def risk_profile(kb: m.KnowledgeBase, risk_factor_ids: Iterable[str]) -> RiskPro
         raise AnswerError(f"unknown risk factor id: {', '.join(unknown)}")
     present = tuple(kb.risk_factors[r] for r in ids)
     findings = {r.finding_id for r in present if r.finding_id}
-    totals: dict[str, int] = defaultdict(int)
+    totals: dict[str, float] = defaultdict(lambda: 1.0)
     for x in kb.condition_findings:
         if x.finding_id in findings:
-            totals[x.condition_id] += x.strength
+            totals[x.condition_id] *= x.lr_positive
     causes = sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))
     return RiskProfile(present, tuple(r for r in present if r.modifiable),
                        tuple(r for r in present if not r.modifiable),
@@ -787,6 +838,7 @@ def _must_not_miss_checks(kb: m.KnowledgeBase) -> list[SelfCheck]:
         q = _finding_question(kb, c.condition_id, "mnm")
         if q is not None:
             out.append(q)
+    out = out[: CHECK_LENGTH - 2]
     levels = [(urgency_label(u), u) for u in m.URGENCIES if u != "incomplete"]
     for r in must_not_miss_rules(kb)[:2]:
         answers = drill_answers(kb, r)

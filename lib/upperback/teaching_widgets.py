@@ -289,7 +289,7 @@ def causes_overview(kb: m.KnowledgeBase) -> w.Widget:
     """The causes grouped by family, the heart-attack warning set apart."""
     parts = [_CSS]
     for group, conds in quiz.causes_by_group(kb):
-        css = "ub-warn" if group == "cardiac" else "ub-note"
+        css = "ub-warn" if group in quiz.WARNING_GROUPS else "ub-note"
         items = []
         for c in conds:
             code = f" <code>{_e(c.icd10cm)}</code>" if c.icd10cm else ""
@@ -299,30 +299,34 @@ def causes_overview(kb: m.KnowledgeBase) -> w.Widget:
                          + f" <span class='ub-src'>Source: {_e(quiz.cite(kb, c.source_id))}"
                          "</span></li>")
         extra = ""
-        if group == "cardiac":
+        if group in quiz.WARNING_GROUPS:
             linked = {x.finding_id for x in kb.condition_findings
-                      if kb.conditions[x.condition_id].group == "cardiac"}
+                      if kb.conditions[x.condition_id].group == group}
             rules = [r for r in kb.rules.values()
-                     if r.urgency == "emergency" and linked & set(r.findings)]
-            extra = ("<p><b>Never treat this as back pain.</b> These emergency rules catch it: "
-                     + "; ".join(f"{_e(r.label)} ({_e(r.rationale)})" for r in rules) + "</p>")
+                     if quiz.sends_to_hospital(r.urgency) and linked & set(r.findings)]
+            if rules:
+                extra = ("<p><b>Never treat this as back pain.</b> These rules catch it: "
+                         + "; ".join(f"{_e(r.label)} ({_e(r.rationale)})" for r in rules)
+                         + "</p>")
         parts.append(f"<div class='ub-box {css}'><h4>{_e(quiz.GROUP_LABELS.get(group, group))}"
                      f"</h4><ul>{''.join(items)}</ul>{extra}</div>")
     return w.HTML("".join(parts))
 
 
-def heatmap_png(matrix: quiz.StrengthMatrix,
+def heatmap_png(matrix: quiz.LinkMatrix,
                 source: str = "upperback knowledge base, condition_findings.csv") -> bytes:
-    """The strength matrix as a heatmap (darker = stronger link), titled and sourced."""
+    """The LR+ matrix as a heatmap in the conventional bands (darker = the finding raises the
+    odds more), titled and sourced."""
     from matplotlib.colors import ListedColormap
     from matplotlib.figure import Figure
 
     rows, cols = len(matrix.finding_ids), len(matrix.condition_ids)
     fig = Figure(figsize=(max(6.0, 0.45 * cols + 4.5), max(3.0, 0.42 * rows + 2.6)))
     ax = fig.add_subplot()
-    cmap = ListedColormap(["#ffffff", "#c6dbef", "#6baed6", "#08519c"])
-    im = ax.imshow([list(r) for r in matrix.values], cmap=cmap, vmin=-0.5, vmax=3.5,
-                   aspect="auto")
+    n = len(quiz.LR_BANDS)
+    cmap = ListedColormap(["#ffffff", "#deebf7", "#9ecae1", "#4292c6", "#08519c"][: n + 1])
+    im = ax.imshow([[quiz.lr_band(v) for v in r] for r in matrix.values], cmap=cmap,
+                   vmin=-0.5, vmax=n + 0.5, aspect="auto")
     ax.set_xticks(range(cols), [_short(n, 22) for n in matrix.condition_names], rotation=60,
                   ha="right", fontsize=9)
     ax.set_yticks(range(rows), [_short(x, 44) for x in matrix.finding_labels], fontsize=9)
@@ -330,9 +334,11 @@ def heatmap_png(matrix: quiz.StrengthMatrix,
     ax.set_yticks([y - 0.5 for y in range(rows + 1)], minor=True)
     ax.grid(which="minor", color="#e0e0e0", linewidth=0.5)
     ax.tick_params(which="minor", length=0)
-    bar = fig.colorbar(im, ax=ax, ticks=[0, 1, 2, 3], fraction=0.03)
-    bar.ax.set_yticklabels(["none", "weak", "moderate", "strong"], fontsize=9)
-    _titled(fig, "Which findings point to which causes (darker = stronger link)", source)
+    bar = fig.colorbar(im, ax=ax, ticks=list(range(n + 1)), fraction=0.03)
+    bar.ax.set_yticklabels(["no link"] + [words for _, words in quiz.LR_BANDS], fontsize=9)
+    bar.set_label("LR+ of a yes answer", fontsize=9)
+    _titled(fig, "How much a yes raises the odds of each cause (likelihood ratio, LR+)",
+            source)
     return _png(fig)
 
 
@@ -342,10 +348,10 @@ def finding_cause_explorer(kb: m.KnowledgeBase) -> w.Widget:
     group = w.Dropdown(description="Causes", options=[("All causes", "")] + [
         (quiz.GROUP_LABELS.get(g, g), g) for g, _ in quiz.causes_by_group(kb)],
         style={"description_width": "initial"})
-    kind = w.Dropdown(description="Findings", options=[
-        ("All findings", ""), ("Emergency red flags", "emergency"),
-        ("See-a-provider signs", "see_provider"), ("History", "history")],
-        style={"description_width": "initial"})
+    kinds = {f.kind for f in kb.findings.values()}
+    kind = w.Dropdown(description="Findings", options=[("All findings", "")] + [
+        (f"Red flags: {quiz.urgency_label(u).lower()}", u) for u in m.URGENCIES if u in kinds]
+        + [("History", "history")], style={"description_width": "initial"})
     top = w.Checkbox(description="Top-level causes only", value=False, indent=False)
     chart = _image(b"", "ub-heatmap")
     holder = w.Box([chart])
@@ -361,7 +367,7 @@ def finding_cause_explorer(kb: m.KnowledgeBase) -> w.Widget:
 
     @_guarded(error)
     def redraw(_: Any = None) -> None:
-        mat = quiz.strength_matrix(kb, group.value or None, kind.value or None, top.value)
+        mat = quiz.link_matrix(kb, group.value or None, kind.value or None, top.value)
         if not mat.finding_ids:
             holder.children = ()
             caption.value = ("<i>No finding of this kind points to these causes: choose other "
@@ -371,8 +377,9 @@ def finding_cause_explorer(kb: m.KnowledgeBase) -> w.Widget:
                                       "condition_findings.csv")
             holder.children = (chart,)
             caption.value = (f"{len(mat.finding_ids)} findings \u00d7 {len(mat.condition_ids)} "
-                             "causes. Darker squares are stronger links (from "
-                             "<code>condition_findings.csv</code>).")
+                             "causes. Darker squares: a yes raises the odds of the cause more "
+                             "(bands after " + _e(quiz.LR_BANDS_SOURCE) + "; likelihood ratios "
+                             "from <code>condition_findings.csv</code>).")
         current = condition.value
         condition.options = list(zip(mat.condition_names, mat.condition_ids, strict=True))
         # keep the learner's pick when it is still shown, else show the first cause
@@ -388,15 +395,16 @@ def finding_cause_explorer(kb: m.KnowledgeBase) -> w.Widget:
             details.value = ""
             return
         c = kb.conditions[cid]
-        words = {1: "weak", 2: "moderate", 3: "strong"}
         rows = "".join(
             f"<tr><td>{_e(kb.findings[x.finding_id].label)}</td>"
-            f"<td>{words.get(x.strength, x.strength)}</td><td>{_e(x.note)}</td>"
+            f"<td>{x.lr_positive:g}</td><td>{x.lr_negative:g}</td>"
+            f"<td>{_e(x.basis.replace('_', ' '))}</td><td>{_e(x.note)}</td>"
             f"<td class='ub-src'>{_e(quiz.cite(kb, x.source_id))}</td></tr>"
             for x in quiz.condition_links(kb, cid))
         details.value = (f"{_CSS}<div class='ub-box ub-note'><b>{_e(c.name)}</b>: "
                          f"{_e(c.description)}<table class='ub-table'><tr><th>Finding</th>"
-                         f"<th>Link</th><th>Why</th><th>Source</th></tr>{rows}</table></div>")
+                         "<th>LR+ (yes)</th><th>LR\u2212 (no)</th><th>Basis</th><th>Why</th>"
+                         f"<th>Source</th></tr>{rows}</table></div>")
 
     for control in (group, kind, top):
         control.observe(redraw, names="value")
@@ -665,7 +673,7 @@ def risk_chart_png(profile: quiz.RiskProfile, limit: int = 8,
     fig = Figure(figsize=(7, 0.42 * len(top) + 1.6))
     ax = fig.add_subplot()
     ax.barh([_short(n, 30) for n, _ in top][::-1], [s for _, s in top][::-1], color="#6baed6")
-    ax.set_xlabel("Summed strength of the links from these risk factors")
+    ax.set_xlabel("How many times the odds rise (product of the LR+ of these risk factors)")
     ax.tick_params(axis="y", labelsize=9)
     _titled(fig, "Causes these risk factors point to (not a risk score)", source)
     return _png(fig)
@@ -921,6 +929,20 @@ def must_not_miss_overview(kb: m.KnowledgeBase) -> w.Widget:
 
 # --- Likelihood ratios (lesson 2) --------------------------------------------------------------
 
+def _lr_example(kb: m.KnowledgeBase) -> str:
+    """One real link from the knowledge base, read aloud: the largest LR+ of a published one
+    when there is one."""
+    links = sorted(kb.condition_findings, key=lambda x: (x.basis != "published", -x.lr_positive,
+                                                         x.condition_id, x.finding_id))
+    if not links:
+        return ""
+    x = links[0]
+    return (f"<p><b>From this knowledge base:</b> for {_e(kb.conditions[x.condition_id].name)}, "
+            f"\u201c{_e(kb.findings[x.finding_id].label.rstrip('?'))}\u201d has LR+ "
+            f"{x.lr_positive:g} and LR\u2212 {x.lr_negative:g} ({_e(x.basis.replace('_', ' '))};"
+            f" {_e(quiz.cite(kb, x.source_id))}): {_e(x.note)}</p>")
+
+
 @_builder
 def likelihood_ratios(kb: m.KnowledgeBase) -> w.Widget:
     """What a likelihood ratio is, with a worked example computed by the same arithmetic the
@@ -941,8 +963,11 @@ def likelihood_ratios(kb: m.KnowledgeBase) -> w.Widget:
         f"answered no takes it to about {down:.0%}.</p>"
         "<p>Rules of thumb: LR+ above 10 or LR\u2212 below 0.1 change the picture a lot; "
         "between 0.5 and 2 they barely change it. No single finding proves a cause.</p>"
-        "<p class='ub-src'>Source: Bayes' rule in odds form; the chart below shows this "
-        f"knowledge base's links (version {_e(kb.version)}).</p></div>")
+        + _lr_example(kb) +
+        "<p class='ub-src'>Source: Bayes' rule in odds form; bands after "
+        f"{_e(quiz.LR_BANDS_SOURCE)}. The chart below shows this knowledge base's likelihood "
+        f"ratios (version {_e(kb.version)}); each is marked as published, from a guideline, or "
+        "an expert estimate.</p></div>")
     box.add_class("ub-lr")
     return box
 
