@@ -230,3 +230,31 @@ def test_offline_page_has_no_remote_scripts() -> None:
     assert "@media print" in out
 
 
+
+
+def test_handout_is_offline_static_and_complete(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JUPYTER_PLATFORM_DIRS", "1")
+    page = handouts.export_html(TEACHING / course.COURSE_PAGE, tmp_path)
+    html = page.read_text(encoding="utf-8")
+    assert not re.search(r"(src|href)=[\"']https?://", html)  # nothing fetched from elsewhere
+    assert "unpkg.com" not in html
+    assert "application/vnd.jupyter.widget-view+json" not in html
+    for x in course.LESSONS:
+        assert x.title in html  # the panel's content, as static text
+    assert upperback.DISCLAIMER in html
+    assert "@media print" in html
+    assert oct(page.stat().st_mode & 0o777) == "0o644"
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_handout_of_a_broken_notebook_names_it(tmp_path: Path) -> None:
+    bad = tmp_path / "broken.ipynb"
+    bad.write_text(json.dumps({"cells": [{"cell_type": "code", "id": "c0", "metadata": {},
+                                          "outputs": [],
+                                          "execution_count": None, "source": "1/0"}],
+                               "metadata": {}, "nbformat": 4, "nbformat_minor": 5}),
+                   encoding="utf-8")
+    with pytest.raises(handouts.HandoutError, match=r"broken\.ipynb"):
+        handouts.export_html(bad, tmp_path / "out")
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())

@@ -31,6 +31,7 @@ TEACHER = ROOT / "notebooks" / "teacher"
 CHROMIUM = Path("/usr/bin/chromium")
 #: Print rules for a handout: every panel in full, no controls that do nothing on paper.
 PRINT_CSS = """<style>
+.jp-RenderedHTMLCommon .ub-table td,.jp-RenderedHTMLCommon .ub-table th{text-align:left}
 .ub-static-choice{list-style:none;padding-left:1em}
 .ub-static-control{color:#333;margin:.3em 0}
 @media print{details{display:block}details>summary{list-style:none}
@@ -113,10 +114,14 @@ def export_html(notebook: Path, out: Path, timeout: int = 300) -> Path:
     from nbclient import NotebookClient
     from nbconvert import HTMLExporter
 
-    nb = nbformat.read(notebook, as_version=4)  # type: ignore[no-untyped-call]
+    try:
+        nb = nbformat.read(str(notebook), as_version=4)  # type: ignore[no-untyped-call]
+    except (OSError, ValueError) as exc:
+        raise HandoutError(f"{notebook}: cannot read this notebook ({exc})") from exc
     os.environ["UPPERBACK_STATIC"] = "1"  # the kernel inherits it
     try:
-        NotebookClient(nb, timeout=timeout, kernel_name="python3",
+        # no widget state: the page would otherwise fetch the widget manager from a CDN
+        NotebookClient(nb, timeout=timeout, kernel_name="python3", store_widget_state=False,
                        resources={"metadata": {"path": str(notebook.parent)}}).execute()
     except Exception as exc:
         raise HandoutError(f"{notebook.name}: a cell failed while building the handout "
@@ -124,8 +129,10 @@ def export_html(notebook: Path, out: Path, timeout: int = 300) -> Path:
                            "which") from exc
     finally:
         os.environ.pop("UPPERBACK_STATIC", None)
+    nb.metadata.pop("widgets", None)
     exporter = HTMLExporter(  # type: ignore[no-untyped-call]
-        template_name="lab", exclude_input=True, embed_images=True)
+        template_name="lab", exclude_input=True, exclude_output_prompt=True,
+        embed_images=True)
     body, _ = exporter.from_notebook_node(nb)
     target = out / (notebook.stem + ".html")
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -133,6 +140,7 @@ def export_html(notebook: Path, out: Path, timeout: int = 300) -> Path:
     with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=target.parent, delete=False,
                                      suffix=".tmp") as tmp:
         tmp.write(_offline(body))
+    Path(tmp.name).chmod(0o644)  # a handout is for sharing (the temporary file starts private)
     Path(tmp.name).replace(target)
     return target
 

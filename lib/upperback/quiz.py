@@ -231,13 +231,15 @@ def drill_answers(kb: m.KnowledgeBase, rule: m.TriageRule) -> dict[str, bool]:
     return _consistent_ages(kb, {f: f in rule.findings for f in screen})
 
 
-def _consistent_ages(kb: m.KnowledgeBase, answers: dict[str, bool]) -> dict[str, bool]:
+def _consistent_ages(kb: m.KnowledgeBase, answers: dict[str, bool],
+                     keep: Iterable[str] = ()) -> dict[str, bool]:
     """Age bands answered as one age would: "65 or older" yes makes "50 or older" yes too, so
-    a drill patient is never a contradiction the engine refuses."""
+    a patient is never a contradiction the engine refuses. Answers in `keep` stay as given."""
+    kept = set(keep)
     bands = {f: x.min_age for f, x in kb.findings.items() if x.min_age is not None}
     oldest = max((bands[f] for f, v in answers.items() if v and f in bands), default=None)
     for f, years in bands.items():
-        if f in answers or oldest is not None:
+        if f not in kept and (f in answers or oldest is not None):
             answers[f] = oldest is not None and years <= oldest
     return answers
 
@@ -705,6 +707,8 @@ MUST_NOT_MISS: tuple[str, ...] = (
 MUST_NOT_MISS_FINDINGS: tuple[str, ...] = (
     "sudden_severe_upper_back_pain", "pain_worse_on_breathing_in", "injected_drug_use",
     "immunosuppressed", "burning_band_pain_or_rash")
+#: A finding "points to" a must-not-miss cause from this LR+ on (moderate, in `LR_BANDS`).
+MUST_NOT_MISS_MIN_LR = 5.0
 #: Topics of the self-checks, one per lesson that has one.
 CHECK_TOPICS: tuple[str, ...] = ("causes", "workup", "risk", "must_not_miss")
 #: Questions per self-check: enough to practise, short enough for a lesson.
@@ -823,10 +827,12 @@ def must_not_miss(kb: m.KnowledgeBase) -> tuple[m.Condition, ...]:
 
 
 def must_not_miss_rules(kb: m.KnowledgeBase) -> tuple[m.TriageRule, ...]:
-    """Triage rules that catch a must-not-miss cause: a rule using a finding linked to one of
-    them, or one of the must-not-miss findings; most urgent first."""
+    """Triage rules that catch a must-not-miss cause: a rule using a finding that raises the
+    odds of one of them at least moderately (LR+ 5 or more), or one of the must-not-miss
+    findings; most urgent first."""
     ids = {c.condition_id for c in must_not_miss(kb)}
-    linked = {x.finding_id for x in kb.condition_findings if x.condition_id in ids}
+    linked = {x.finding_id for x in kb.condition_findings
+              if x.condition_id in ids and x.lr_positive >= MUST_NOT_MISS_MIN_LR}
     linked |= {f for f in MUST_NOT_MISS_FINDINGS if f in kb.findings}
     rules = [r for r in kb.rules.values() if linked & set(r.findings)]
     return tuple(sorted(rules, key=lambda r: (-m.urgency_rank(r.urgency), r.rule_id)))
