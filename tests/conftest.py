@@ -27,7 +27,19 @@ def data_copy(tmp_path: Path) -> Path:
     return target
 
 
+def ages(kb: KnowledgeBase, years: int) -> dict[str, bool]:
+    """The "aged N or older" answers of someone `years` old."""
+    return {f: years >= (x.min_age or 0) for f, x in kb.findings.items() if x.min_age is not None}
+
+
 @pytest.fixture(scope="session")
 def screen_all_no(kb: KnowledgeBase) -> dict[str, bool]:
-    """Every finding that takes part in a triage rule answered no: the red-flag screen done."""
-    return {f: False for r in kb.rules.values() for f in r.findings}
+    """Every finding that takes part in a triage rule answered no: the red-flag screen done
+    (for a 30-year-old: the age questions are answered as such)."""
+    return {**{f: False for r in kb.rules.values() for f in r.findings}, **ages(kb, 30)}
+
+
+@pytest.fixture(scope="session")
+def everything_no(kb: KnowledgeBase) -> dict[str, bool]:
+    """A complete checklist: every question answered no (age questions left to the test)."""
+    return {f: False for f, x in kb.findings.items() if x.min_age is None}

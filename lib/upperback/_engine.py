@@ -23,7 +23,7 @@ from ._rules import (
     decide,
     floor_rank,
     log_odds,
-    prior_for,
+    priors_for,
     rule_status,
     rule_status_subset,
     triage_one,
@@ -254,6 +254,8 @@ class _Index:
     contraindications: Mapping[str, tuple[m.Contraindication, ...]]
     children: Mapping[str, tuple[str, ...]]
     order: Mapping[str, int]  # checklist position of each finding
+    #: condition -> ((finding id, evidence if yes, evidence if no), ...): built once
+    evidence: Mapping[str, tuple[tuple[str, Evidence, Evidence], ...]]
 
 
 _INDEXES: WeakKeyDictionary[m.KnowledgeBase, _Index] = WeakKeyDictionary()
@@ -279,6 +281,14 @@ def _index(kb: m.KnowledgeBase) -> _Index:
             contraindications=group(kb.contraindications, "treatment_id"),
             children=MappingProxyType({k: tuple(v) for k, v in children.items()}),
             order={f.finding_id: i for i, f in enumerate(kb.findings_in_order())},
+            evidence=MappingProxyType({
+                cid: tuple(
+                    (x.finding_id, *(Evidence(x.finding_id, kb.findings[x.finding_id].label, v,
+                                              x.lr_positive if v else x.lr_negative, x.basis,
+                                              x.note, x.source_id) for v in (True, False)))
+                    for x in links)
+                for cid, links in group(kb.condition_findings, "condition_id").items()
+            }),
         )
         _INDEXES[kb] = idx
     return idx
@@ -474,29 +484,32 @@ def _candidates(
     given: Mapping[str, bool], kb: m.KnowledgeBase, idx: _Index,
     probability: Mapping[str, float], raising: set[str], lo: int, hi: int,
 ) -> tuple[Candidate, ...]:
+    priors = priors_for(kb, lo, hi)
+
     def one(cid: str) -> Candidate:
         c = kb.conditions[cid]
-        prior = prior_for(kb, cid, lo, hi)
+        prior = priors[cid]
         supporting, against = [], []
-        for x in idx.links_by_condition.get(cid, ()):
-            v = given.get(x.finding_id)
+        for fid, if_yes, if_no in idx.evidence.get(cid, ()):
+            v = given.get(fid)
             if v is None:
                 continue
-            lr = x.lr_positive if v else x.lr_negative
-            e = Evidence(x.finding_id, kb.findings[x.finding_id].label, v, lr, x.basis, x.note,
-                         x.source_id)
+            e = if_yes if v else if_no
+            lr = e.likelihood_ratio
             if lr > 1:
                 supporting.append(e)
             elif lr < AGAINST_BELOW or (v and lr < 1):
                 against.append(e)
         supporting.sort(key=lambda e: -e.likelihood_ratio)
         against.sort(key=lambda e: e.likelihood_ratio)
-        used = [prior.basis, *(e.basis for e in (*supporting, *against))]
+        weakest = min(m.BASES.index(prior.basis),
+                      *(m.BASES.index(e.basis) for e in supporting),
+                      *(m.BASES.index(e.basis) for e in against), len(m.BASES) - 1)
         subs = sorted((one(k) for k in idx.children.get(cid, ())),
                       key=lambda s: (-s.probability, s.condition_id))
         return Candidate(
             cid, c.name, c.group, c.parent, c.icd10cm, probability[cid], prior.prior,
-            prior.basis, prior.source_id, min(used, key=m.BASES.index), tuple(supporting),
+            prior.basis, prior.source_id, m.BASES[weakest], tuple(supporting),
             tuple(against), c.cant_miss, cid in raising, c.min_urgency, c.prognosis,
             c.prognosis_source_id, c.source_id, tuple(subs))
 
@@ -615,41 +628,48 @@ def _would_change(
     kb: m.KnowledgeBase, plan: RulePlan, checked: Answers, urgency: m.Urgency,
     status: list[str], odds: list[float], listed: set[str],
 ) -> tuple[DecisionChanger, ...]:
-    # A "yes" to one finding only changes the rules and causes that contain it: re-decide from
-    # the others' current state instead of re-running the whole triage per question. Questions
-    # the incomplete banner already lists are not repeated; derived (age) findings are fixed.
+    # A "yes" to one finding only changes the rules and causes that contain it, and a fired
+    # rule stays fired: update the fired maximum, the open count and the changed causes'
+    # odds instead of re-running the whole triage per question. Questions the incomplete
+    # banner already lists are not repeated; findings derived from a given age are fixed.
     given = checked.findings
     now = m.urgency_rank(urgency)
     idx = _index(kb)
-    col = {f: i for i, f in enumerate(plan.finding_ids)}
     age_fixed = set(plan.min_age) if checked.age is not None else set()
+    fired_top = max((r for r, s in zip(plan.rule_rank, status, strict=True) if s == FIRED),
+                    default=-1)
+    open_count = status.count(OPEN)
+    floor_now = floor_rank(plan, odds)
+    see_provider = m.urgency_rank("see_provider")
     out = []
     for fid in plan.finding_ids:
         if given.get(fid) is True or fid in listed or fid in age_fixed:
             continue
         rules = plan.rules_by_finding.get(fid, ())
-        conds = plan.conditions_by_finding.get(fid, ())
-        if not rules and not conds:
-            continue
-        trial = {**given, fid: True}
-        new_status = list(status)
-        if rules:
-            fresh = rule_status_subset(plan, trial, rules)
-            for i, s in zip(rules, fresh, strict=True):
-                new_status[i] = s
-        new_odds = odds
-        if conds:
-            new_odds = list(odds)
-            c = col[fid]
-            was = given.get(fid)
-            for ci in conds:
-                for lc, lpos, lneg in plan.links[ci]:
-                    if lc == c:
-                        new_odds[ci] += lpos - (lneg if was is False else 0.0)
-            if fid in plan.min_age:  # the age band of the prior may change too
-                new_odds = log_odds(kb, plan, trial, checked.age)
-        new = decide(plan, new_status, floor_rank(plan, new_odds))
-        if m.urgency_rank(new) > now:
-            out.append(DecisionChanger(fid, kb.findings[fid].label, given.get(fid), new))
+        links = plan.finding_links.get(fid, ())
+        top, opened = max(fired_top, floor_now), open_count
+        for i, s in zip(rules, rule_status_subset(plan, given, rules, fid), strict=True):
+            opened += (s == OPEN) - (status[i] == OPEN)
+            if s == FIRED:
+                top = max(top, plan.rule_rank[i])
+        if fid in plan.min_age:  # the age band of the prior may change too
+            trial = {**given, fid: True}
+            lo, hi = age_interval(plan, trial, None)
+            if lo > hi:
+                continue  # a yes here would contradict another age answer
+            top = max(top, floor_rank(plan, log_odds(kb, plan, trial, checked.age)))
+        else:
+            # a floor's links only raise it on a yes (validated), so only the linked causes'
+            # floors can newly apply
+            was_no = given.get(fid) is False
+            for ci, lpos, lneg in links:
+                for f in plan.floors_by_condition.get(ci, ()):
+                    if odds[ci] + lpos - (lneg if was_no else 0.0) >= f.log_odds:
+                        top = max(top, f.rank)
+        rank = top if top >= see_provider else (
+            m.urgency_rank("incomplete") if opened else m.urgency_rank("self_care"))
+        if rank > now:
+            out.append(DecisionChanger(fid, kb.findings[fid].label, given.get(fid),
+                                       m.URGENCIES[len(m.URGENCIES) - 1 - rank]))
     out.sort(key=lambda d: (-m.urgency_rank(d.new_urgency), idx.order[d.finding_id]))
     return tuple(out)

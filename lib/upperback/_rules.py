@@ -50,7 +50,11 @@ class RulePlan:
     #: Per condition: (finding column, log LR+, log LR-) of each link.
     links: tuple[tuple[tuple[int, float, float], ...], ...]
     conditions_by_finding: Mapping[str, tuple[int, ...]]
+    #: finding -> ((condition position, log LR+, log LR-), ...)
+    finding_links: Mapping[str, tuple[tuple[int, float, float], ...]]
     floors: tuple[Floor, ...]
+    #: condition position -> its floors
+    floors_by_condition: Mapping[int, tuple[Floor, ...]]
     #: Findings meaning "aged N or older": finding id -> N.
     min_age: Mapping[str, int]
 
@@ -79,10 +83,13 @@ def _compile(kb: m.KnowledgeBase) -> RulePlan:
     conds = tuple(kb.conditions)
     links: dict[str, list[tuple[int, float, float]]] = {c: [] for c in conds}
     cond_by_finding: dict[str, list[int]] = {}
+    finding_links: dict[str, list[tuple[int, float, float]]] = {}
     for x in kb.condition_findings:
-        links[x.condition_id].append(
-            (col[x.finding_id], math.log(x.lr_positive), math.log(x.lr_negative)))
+        lpos, lneg = math.log(x.lr_positive), math.log(x.lr_negative)
+        links[x.condition_id].append((col[x.finding_id], lpos, lneg))
         cond_by_finding.setdefault(x.finding_id, []).append(conds.index(x.condition_id))
+        finding_links.setdefault(x.finding_id, []).append(
+            (conds.index(x.condition_id), lpos, lneg))
     floors = tuple(
         Floor(c.condition_id, conds.index(c.condition_id), m.urgency_rank(c.min_urgency),
               _logit(c.urgency_threshold))
@@ -96,7 +103,10 @@ def _compile(kb: m.KnowledgeBase) -> RulePlan:
         rules_by_finding={k: tuple(v) for k, v in by_finding.items()},
         conditions=conds, links=tuple(tuple(links[c]) for c in conds),
         conditions_by_finding={k: tuple(sorted(set(v))) for k, v in cond_by_finding.items()},
+        finding_links={k: tuple(v) for k, v in finding_links.items()},
         floors=floors,
+        floors_by_condition={f.condition: tuple(g for g in floors if g.condition == f.condition)
+                             for f in floors},
         min_age={f.finding_id: f.min_age for f in kb.findings.values() if f.min_age is not None},
     )
 
@@ -129,23 +139,27 @@ def age_interval(plan: RulePlan, answers: Mapping[str, bool], age: int | None) -
 def prior_for(kb: m.KnowledgeBase, condition_id: str, lo: int, hi: int) -> m.ConditionPrior:
     """The narrowest age band of the condition that contains [lo, hi] (the all-ages row is
     guaranteed by validation)."""
-    rows = [p for p in _priors(kb).get(condition_id, ()) if p.age_min <= lo and hi <= p.age_max]
-    return min(rows, key=lambda p: (p.age_max - p.age_min, p.age_min))
+    return priors_for(kb, lo, hi)[condition_id]
 
 
-_PRIORS: WeakKeyDictionary[m.KnowledgeBase, dict[str, tuple[m.ConditionPrior, ...]]] = (
+_PRIORS: WeakKeyDictionary[m.KnowledgeBase, dict[tuple[int, int], dict[str, m.ConditionPrior]]] = (
     WeakKeyDictionary())
 
 
-def _priors(kb: m.KnowledgeBase) -> dict[str, tuple[m.ConditionPrior, ...]]:
-    by = _PRIORS.get(kb)
-    if by is None:
-        tmp: dict[str, list[m.ConditionPrior]] = {}
+def priors_for(kb: m.KnowledgeBase, lo: int, hi: int) -> Mapping[str, m.ConditionPrior]:
+    """Every condition's prior for the age interval [lo, hi] (cached per interval)."""
+    cache = _PRIORS.setdefault(kb, {})
+    got = cache.get((lo, hi))
+    if got is None:
+        best: dict[str, m.ConditionPrior] = {}
         for p in kb.priors:
-            tmp.setdefault(p.condition_id, []).append(p)
-        by = {k: tuple(v) for k, v in tmp.items()}
-        _PRIORS[kb] = by
-    return by
+            if p.age_min <= lo and hi <= p.age_max:
+                b = best.get(p.condition_id)
+                if b is None or (p.age_max - p.age_min, p.age_min) < (b.age_max - b.age_min,
+                                                                      b.age_min):
+                    best[p.condition_id] = p
+        got = cache[(lo, hi)] = best
+    return got
 
 
 def log_odds(kb: m.KnowledgeBase, plan: RulePlan, answers: Mapping[str, bool],
@@ -153,10 +167,11 @@ def log_odds(kb: m.KnowledgeBase, plan: RulePlan, answers: Mapping[str, bool],
     """Posterior log-odds of every condition (plan order): prior odds times the likelihood
     ratio of every answered linked finding (unanswered findings leave the odds alone)."""
     lo, hi = age_interval(plan, answers, age)
+    priors = priors_for(kb, lo, hi)
     fids = plan.finding_ids
     out = []
     for ci, cid in enumerate(plan.conditions):
-        x = _logit(prior_for(kb, cid, lo, hi).prior)
+        x = _logit(priors[cid].prior)
         for col, lpos, lneg in plan.links[ci]:
             v = answers.get(fids[col])
             if v is True:
@@ -175,15 +190,16 @@ def rule_status(plan: RulePlan, answers: Mapping[str, bool]) -> list[str]:
     return rule_status_subset(plan, answers, range(len(plan.rules)))
 
 
-def rule_status_subset(plan: RulePlan, answers: Mapping[str, bool], rules: Sequence[int]
-                       ) -> list[str]:
-    """`rule_status` for the given rule positions only."""
+def rule_status_subset(plan: RulePlan, answers: Mapping[str, bool], rules: Sequence[int],
+                       yes: str | None = None) -> list[str]:
+    """`rule_status` for the given rule positions only (with finding `yes` taken as yes)."""
     fids = plan.finding_ids
     out = []
     for i in rules:
         state = FIRED
         for c in plan.rule_columns[i]:
-            v = answers.get(fids[c])
+            f = fids[c]
+            v = True if f == yes else answers.get(f)
             if v is False:
                 state = RULED_OUT
                 break
