@@ -139,7 +139,7 @@ def _nested(kb: m.KnowledgeBase, c: m.Condition) -> bool:
 
 def _png(fig: Any) -> bytes:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+    fig.savefig(buf, format="png", dpi=100)
     return buf.getvalue()
 
 
@@ -150,9 +150,9 @@ def _short(label: str, n: int = 48) -> str:
 
 def _titled(fig: Any, title: str, source: str) -> None:
     """Every chart says what it shows and where the numbers come from."""
+    # the figure uses constrained layout, which places both snugly around the axes
     fig.suptitle(title, fontsize=11, fontweight="bold", x=0.01, ha="left")
-    fig.text(0.01, 0.0, f"Source: {source}", fontsize=8, color="#444444", ha="left",
-             va="top")
+    fig.supxlabel(f"Source: {source}", fontsize=8, color="#444444", x=0.01, ha="left")
 
 
 def _image(png: bytes, css: str) -> w.Image:
@@ -321,7 +321,8 @@ def heatmap_png(matrix: quiz.LinkMatrix,
     from matplotlib.figure import Figure
 
     rows, cols = len(matrix.finding_ids), len(matrix.condition_ids)
-    fig = Figure(figsize=(max(6.0, 0.45 * cols + 4.5), max(3.0, 0.42 * rows + 2.6)))
+    fig = Figure(figsize=(max(6.0, 0.45 * cols + 4.5), max(3.0, 0.42 * rows + 2.6)),
+                 layout="constrained")
     ax = fig.add_subplot()
     n = len(quiz.LR_BANDS)
     cmap = ListedColormap(["#ffffff", "#deebf7", "#9ecae1", "#4292c6", "#08519c"][: n + 1])
@@ -568,7 +569,7 @@ def tests_chart_png(kb: m.KnowledgeBase) -> bytes:
     cats = sorted({t.category for t, _ in data})
     palette = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d"]
     colour = {c: palette[i % len(palette)] for i, c in enumerate(cats)}
-    fig = Figure(figsize=(8, 0.42 * len(data) + 1.6))
+    fig = Figure(figsize=(8, 0.42 * len(data) + 1.6), layout="constrained")
     ax = fig.add_subplot()
     names = [_short(t.name, 34) for t, _ in data][::-1]
     counts = [len(links) for _, links in data][::-1]
@@ -576,7 +577,7 @@ def tests_chart_png(kb: m.KnowledgeBase) -> bytes:
     ax.set_xlabel("Number of causes the test helps confirm or exclude")
     for c in cats:
         ax.bar(0, 0, color=colour[c], label=c)
-    ax.legend(title="Kind of test", fontsize=8, loc="lower right")
+    ax.legend(title="Kind of test", fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     ax.tick_params(axis="y", labelsize=9)
     _titled(fig, "How many causes each test helps confirm or exclude",
             f"upperback knowledge base {kb.version} (diagnostic_tests.csv, test_conditions.csv)")
@@ -603,7 +604,7 @@ def ladder_chart_png(kb: m.KnowledgeBase) -> bytes:
     ladder = quiz.treatment_ladder(kb)
     colour = {"self_care": "#66a61e", "otc": "#1b9e77", "prescription": "#7570b3",
               "clinician": "#d95f02"}
-    fig = Figure(figsize=(8, 0.42 * len(ladder) + 1.6))
+    fig = Figure(figsize=(8, 0.42 * len(ladder) + 1.6), layout="constrained")
     ax = fig.add_subplot()
     names = [_short(t.name, 34) for t in ladder][::-1]
     # a sliver for level 0 so non-invasive care still shows as a bar
@@ -614,7 +615,8 @@ def ladder_chart_png(kb: m.KnowledgeBase) -> bytes:
     ax.set_xlabel("Invasiveness")
     for a in colour:
         ax.bar(0, 0, color=colour[a], label=common.ACCESS_WORDS.get(a, a))
-    ax.legend(title="How it is obtained", fontsize=8, loc="lower right")
+    ax.legend(title="How it is obtained", fontsize=8, loc="upper left",
+              bbox_to_anchor=(1.01, 1))
     ax.tick_params(axis="y", labelsize=9)
     _titled(fig, "The treatment ladder: start at the top, with care without medicine",
             f"upperback knowledge base {kb.version} (treatments.csv)")
@@ -670,7 +672,7 @@ def risk_chart_png(profile: quiz.RiskProfile, limit: int = 8,
     from matplotlib.figure import Figure
 
     top = profile.causes[:limit]
-    fig = Figure(figsize=(7, 0.42 * len(top) + 1.6))
+    fig = Figure(figsize=(7, 0.42 * len(top) + 1.6), layout="constrained")
     ax = fig.add_subplot()
     ax.barh([_short(n, 30) for n, _ in top][::-1], [s for _, s in top][::-1], color="#6baed6")
     ax.set_xlabel("How many times the odds rise (product of the LR+ of these risk factors)")
