@@ -215,19 +215,27 @@ def test_drill_round_is_shuffled_per_seed_and_reset_reshuffles(kb: KnowledgeBase
     a = quiz.DrillRound(items, random.Random(1))
     b = quiz.DrillRound(items, random.Random(2))
     assert a.queue != b.queue
-    assert sorted(i.item_id for i in a.queue) == sorted(i.item_id for i in items)
+    size = min(quiz.ROUND_SIZE, len(items))
+    assert len(a.queue) == len({i.item_id for i in a.queue}) == size
+    ids = {i.item_id for i in a.queue}
+    assert ids <= {i.item_id for i in items}
+    assert {i.item_id for i in items if not i.rule_id} <= ids  # self-care patients mixed in
+    assert any(i.send_to_er for i in a.queue)
     first = list(a.queue)
     a.answer(True, kb)
     a.next()
     a.reset()
     assert (a.answered, a.correct, a.awaiting_next) == (0, 0, False)
-    assert a.queue != first  # a new order
-    assert a.position == (1, len(items))
+    assert a.queue != first  # a new draw and order
+    assert a.position == (1, size)
+    whole = quiz.DrillRound(items, random.Random(1), size=len(items))
+    assert {i.item_id for i in whole.queue} == {i.item_id for i in items}
 
 
 def test_drill_round_brings_a_missed_item_back_and_summarises(kb: KnowledgeBase) -> None:
     items = quiz.drill_items(kb)
     r = quiz.DrillRound(items, random.Random(3))
+    n = len(r.queue)
     missed = r.current
     assert missed is not None
     fb = r.answer(not missed.send_to_er, kb)
@@ -244,11 +252,11 @@ def test_drill_round_brings_a_missed_item_back_and_summarises(kb: KnowledgeBase)
         r.answer(item.send_to_er, kb)
         r.next()
     s = r.summary()
-    assert (s.patients, s.right_first_time) == (len(items), len(items) - 1)
+    assert (s.patients, s.right_first_time) == (n, n - 1)
     assert s.missed == (missed,)
     assert s.still_missed == ()
     assert "1 came back for a second look; 1 of them" in s.text()
-    assert r.answered == len(items) + 1
+    assert r.answered == n + 1
 
 
 def test_drill_warns_how_a_sign_escalates(kb: KnowledgeBase) -> None:

@@ -373,17 +373,28 @@ class DrillSummary:
                 "answered in line with the rules the second time.")
 
 
-class DrillRound:
-    """One learner's round: the items shuffled, each missed item queued again a few patients
-    later, a tally, and a summary at the end. `reset()` starts a fresh round (new order, tally
-    zero). State lives in this object only, never on disk."""
+#: Patients in one drill round: a lesson's worth; each new round draws another mix.
+ROUND_SIZE = 15
 
-    def __init__(self, items: Iterable[DrillItem], rng: random.Random | None = None) -> None:
-        self._items = tuple(items)
+
+class DrillRound:
+    """One learner's round: `size` patients drawn from the items (every self-care patient and
+    a random choice of the rule patients), shuffled; each missed patient queued again a few
+    patients later; a tally, and a summary at the end. `reset()` starts a fresh round (a new
+    draw and order, tally zero). State lives in this object only, never on disk."""
+
+    def __init__(self, items: Iterable[DrillItem], rng: random.Random | None = None,
+                 size: int = ROUND_SIZE) -> None:
+        self._pool = tuple(items)
         self._rng = rng if rng is not None else random.Random()
+        self._size = size
         self.reset()
 
     def reset(self) -> None:
+        calm = [i for i in self._pool if not i.rule_id]
+        rules = [i for i in self._pool if i.rule_id]
+        take = max(0, min(len(rules), self._size - len(calm)))
+        self._items = tuple(calm[: self._size] + self._rng.sample(rules, take))
         self.queue = list(self._items)
         self._rng.shuffle(self.queue)
         self.answered = 0
