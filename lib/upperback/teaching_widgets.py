@@ -276,8 +276,8 @@ def emergency_drill(kb: m.KnowledgeBase) -> w.Widget:
     nxt.on_click(next_item)
     restart.on_click(new_round)
     show()
-    box = w.VBox([progress, prompt, w.HBox([yes, no, nxt]), feedback, score, summary, restart,
-                  error])
+    box = w.VBox([progress, prompt, w.HBox([yes, no, nxt]), feedback, score, summary,
+                  w.HBox([restart]), error])
     box.add_class("ub-drill")
     return box
 
