@@ -10,7 +10,7 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 # Voila finds our template (share/jupyter/voila/templates/upperback: no CDN links) here.
 export JUPYTER_PATH := $(CURDIR)/share/jupyter
 
-.PHONY: help install serve test unit lint bench docs chromium clean
+.PHONY: help install npm serve test unit lint bench docs chromium clean
 
 help:
 	@echo "make serve   start the clinician dashboards in Voila (http://127.0.0.1:8866)"
@@ -26,6 +26,16 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 install: $(STAMP)
+
+# The independent FHIR tooling the tests use (Medplum's validator, LHC-Forms), pinned by the
+# lock file and installed locally: no CDN at test time.
+NPM_STAMP := tests/fhir/node_modules/.installed
+$(NPM_STAMP): tests/fhir/package.json tests/fhir/package-lock.json
+	@command -v npm >/dev/null || { echo "The FHIR tests need Node.js 20+ and npm (e.g. 'apt-get install -y nodejs npm'); then run 'make test' again." >&2; exit 1; }
+	cd tests/fhir && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	@touch $@
+
+npm: $(NPM_STAMP)
 
 # Browser tests use Debian's chromium (never a downloaded browser build).
 chromium:
@@ -45,12 +55,12 @@ lint: install
 	$(VENV)/bin/ruff check lib tests benchmarks
 	$(VENV)/bin/mypy
 
-unit: install
+unit: install npm
 	$(VENV)/bin/pytest -m "not browser"
 
 # PYTHONWARNINGS reaches the notebook kernels nbval starts (pytest's own filterwarnings does
 # not): a notebook that shows a warning fails the suite.
-test: install chromium lint
+test: install chromium npm lint
 	PYTHONWARNINGS=error $(VENV)/bin/pytest --nbval-lax --nbval-current-env \
 	  --nbval-cell-timeout=300 tests notebooks
 
@@ -61,4 +71,4 @@ docs: install
 	$(VENV)/bin/upperback dictionary
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis tests/fhir/node_modules

@@ -12,6 +12,8 @@ import pytest
 
 from upperback.cli import main
 
+REPO = Path(__file__).resolve().parents[1]
+
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     code = main(list(argv))
@@ -32,7 +34,9 @@ def test_validate_broken_reports_and_exits_1(capsys: pytest.CaptureFixture[str],
     path.write_text(path.read_text().replace(",history,", ",hystory,", 1))
     code, _, err = run(capsys, "validate", "--data", str(data_copy))
     assert code == 1
-    assert "findings.csv, line 19, column 'kind'" in err
+    line = next(i for i, x in enumerate((REPO / "data" / "findings.csv").read_text()
+                                         .splitlines(), 1) if ",history," in x)
+    assert f"findings.csv, line {line}, column 'kind'" in err
     assert "Nothing was changed" in err
 
 
@@ -75,7 +79,28 @@ def test_assess_json_from_file(capsys: pytest.CaptureFixture[str], tmp_path: Pat
     assert d["urgency"] == "emergency"
     assert d["fired"] == [{"rule": "em_recent_trauma", "label": d["fired"][0]["label"],
                            "urgency": "emergency", "findings": ["recent_trauma"],
-                           "rationale": d["fired"][0]["rationale"], "source": "verywell_ubp"}]
+                           "rationale": d["fired"][0]["rationale"], "source": "nice_ng41"}]
+
+
+def test_assess_accepts_age_and_sex(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    f = tmp_path / "a.json"
+    f.write_text(json.dumps({"acute_onset": True, "age": 74, "sex": "female"}))
+    code, out, _ = run(capsys, "assess", "--answers", str(f), "--json")
+    d = json.loads(out)
+    assert code == 0
+    assert d["urgency"] == "emergency"
+    assert d["answers"]["age_70_or_older"] is True
+    assert "age_70_or_older" in d["derived"]
+
+
+def test_assess_bad_age_names_the_key_not_the_value(capsys: pytest.CaptureFixture[str],
+                                                    tmp_path: Path) -> None:
+    f = tmp_path / "a.json"
+    f.write_text(json.dumps({"age": 157}))
+    code, _, err = run(capsys, "assess", "--answers", str(f), "--json")
+    assert code == 2
+    assert "age must be a whole number" in err
+    assert "157" not in err
 
 
 def test_assess_stdin_text_summary(capsys: pytest.CaptureFixture[str],

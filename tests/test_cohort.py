@@ -47,12 +47,23 @@ def cohorts(draw: st.DrawFn, ids: list[str]) -> tuple[list[dict[str, bool]], pd.
 @given(data=st.data())
 def test_vectorised_equals_assess_per_row(kb: KnowledgeBase, data: st.DataObject) -> None:
     # Bias towards red-flag findings, where the rules live, while still using every finding.
-    ids = sorted(kb.findings)
-    red = sorted({f for r in kb.rules.values() for f in r.findings})
+    # one "aged N or older" column at most, so no row contradicts itself (tested below)
+    young = {f for f, x in kb.findings.items() if x.min_age is not None and x.min_age > 50}
+    ids = sorted(set(kb.findings) - young)
+    red = sorted({f for r in kb.rules.values() for f in r.findings} - young)
     patients, frame = data.draw(cohorts(data.draw(st.sampled_from([ids, red]))))
     result = triage_frame(frame, plan_for(kb))
     assert rows_of(result) == [expected(p, kb) for p in patients]
     assert list(result["patient_id"]) == list(frame["patient_id"])
+
+
+def test_contradictory_age_answers_are_refused_with_the_line(kb: KnowledgeBase,
+                                                            tmp_path: Path) -> None:
+    src = write(tmp_path / "in.csv", ["patient_id", "age_50_or_older", "age_70_or_older"],
+                [["p1", "true", "true"], ["p2", "false", "true"]])
+    with pytest.raises(CohortError, match="line 3"):
+        triage_file(src, tmp_path / "out.csv", kb)
+    assert not (tmp_path / "out.csv").exists()
 
 
 def test_synthetic_cohort_matches_assess(kb: KnowledgeBase) -> None:

@@ -77,7 +77,7 @@ def test_bad_edit_blocks_publish(copy: WorkingCopy, tmp_path: Path, table: str, 
 def test_good_publish_backup_changelog_and_restore(copy: WorkingCopy, tmp_path: Path) -> None:
     original = snapshot(copy.published)
     copy.set_cell("triage_rules", 0, "label", "Numbness, saddle or legs")
-    copy.set_cell("condition_findings", 0, "strength", "2")
+    copy.set_cell("condition_findings", 0, "lr_positive", "1.2")
     assert copy.changed_files() == ["condition_findings.csv", "triage_rules.csv"]
     assert {t.table for t in copy.diff().tables} == {"condition_findings", "triage_rules"}
     result = copy.publish(note="clearer wording\nand weaker link", editor="A. Analyst")
@@ -157,7 +157,7 @@ def test_publish_refuses_when_published_changed_meanwhile(copy: WorkingCopy) -> 
 
 def _edit_two_files(copy: WorkingCopy) -> None:
     copy.set_cell("triage_rules", 0, "label", "Numbness, saddle or legs")
-    copy.set_cell("condition_findings", 0, "strength", "2")
+    copy.set_cell("condition_findings", 0, "lr_positive", "1.2")
     assert copy.changed_files() == ["condition_findings.csv", "triage_rules.csv"]
 
 

@@ -22,6 +22,24 @@ def test_real_data_validates() -> None:
     assert upperback.validate_knowledge_base(DATA) == []
 
 
+def test_issue_9_contract_ids_present(kb: upperback.KnowledgeBase) -> None:
+    assert {"spinal_infection", "aortic_dissection", "pulmonary_embolism", "shingles",
+            "pyelonephritis"} <= set(kb.conditions)
+    assert {"sudden_severe_upper_back_pain", "pain_worse_on_breathing_in", "injected_drug_use",
+            "immunosuppressed", "burning_band_pain_or_rash"} <= set(kb.findings)
+    assert upperback.URGENCIES == ("ambulance", "emergency", "urgent", "see_provider",
+                                   "incomplete", "self_care")
+    assert set(kb.advice) == set(upperback.URGENCIES)
+    # every condition has an all-ages prior; every number carries a basis and a source
+    assert {p.condition_id for p in kb.priors if (p.age_min, p.age_max) == (0, 120)} == set(
+        kb.conditions)
+    assert all(x.basis and x.source_id in kb.sources for x in (*kb.priors,
+                                                                *kb.condition_findings))
+    # what is now screened has left the "not screened" list
+    assert not {s.limit_id for s in kb.screening_limits} & {
+        "aortic_dissection", "pulmonary_embolism", "spinal_infection", "shingles"}
+
+
 def test_contract_ids_present(kb: upperback.KnowledgeBase) -> None:
     conditions = {"back_strain", "sprain", "traumatic_fracture", "thoracic_spondylosis",
                   "poor_posture", "degenerative_disc_disease", "compression_fracture",
@@ -32,20 +50,22 @@ def test_contract_ids_present(kb: upperback.KnowledgeBase) -> None:
                  "pain_radiates_to_abdomen", "sudden_severe_leg_or_low_back_pain",
                  "recent_trauma", "loss_of_consciousness", "chest_pain_or_pressure",
                  "shortness_of_breath"}
-    assert {f for f, x in kb.findings.items() if x.kind == "emergency"} == emergency
+    assert emergency <= {f for f, x in kb.findings.items() if x.kind in ("ambulance", "emergency")}
     see = {"pain_over_two_weeks", "numbness_or_tingling", "otc_pain_relief_not_working",
            "leg_weakness_numbness_or_pain", "balance_or_walking_difficulty", "fever",
            "unintended_weight_loss"}
     assert see <= {f for f, x in kb.findings.items() if x.kind == "see_provider"}
     history = {"heavy_lifting", "whiplash_or_sudden_twist", "age_50_or_older",
                "visible_spinal_curvature", "poor_posture", "pain_at_night_or_rest", "pregnancy",
-               "flank_pain_or_blood_in_urine", "pain_after_fatty_meal", "nausea_or_vomiting",
+               "nausea_or_vomiting",
                "stiffness_worse_in_morning", "family_history_arthritis",
                "radiating_arm_or_rib_pain", "smoking", "excess_weight",
                "physically_demanding_job", "low_fitness", "depression_or_anxiety",
                "long_term_steroid_use", "acute_onset", "osteoporosis"}
     assert history <= {f for f, x in kb.findings.items() if x.kind == "history"}
     combos = {frozenset(r.findings) for r in kb.rules.values() if r.urgency == "emergency"}
+    assert {"flank_pain_or_blood_in_urine", "pain_after_fatty_meal"} <= {
+        f for f, x in kb.findings.items() if x.kind == "see_provider"}
     assert frozenset({"acute_onset", "osteoporosis"}) in combos
     assert frozenset({"acute_onset", "long_term_steroid_use"}) in combos
 
@@ -90,6 +110,22 @@ def test_knowledge_base_is_read_only(kb: upperback.KnowledgeBase) -> None:
 
 
 # --- breaking the data on purpose ---------------------------------------------------------
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def _line(name: str, text: str) -> int:
+    """The 1-based line of the first occurrence of `text` in a shipped file."""
+    return next(i for i, line in enumerate((DATA / name).read_text().splitlines(), 1)
+                if text in line)
+
+
+def _append_text(name: str, text: str) -> Callable[[Path], None]:
+    def apply(folder: Path) -> None:
+        with (folder / name).open("a", encoding="utf-8") as fh:
+            fh.write(text)
+    return apply
+
 
 def _edit(name: str, old: str, new: str, count: int = 1) -> Callable[[Path], None]:
     def apply(folder: Path) -> None:
@@ -165,22 +201,46 @@ BROKEN = [
     ("renamed column",
      _edit("complications.csv", "complication_id,name,", "complication_id,title,"),
      "complications.csv", None, "name", "missing"),
-    ("duplicate id", _append_line("sources.csv", 3), "sources.csv", 24, "source_id", "duplicate"),
-    ("blank id", _edit("findings.csv", "\nsaddle_or_leg_numbness,", "\n,"), "findings.csv", 2,
+    ("duplicate id", _append_line("sources.csv", 3), "sources.csv",
+     len((DATA / "sources.csv").read_text().splitlines()) + 1, "source_id", "duplicate"),
+    ("blank id", _edit("findings.csv", "\nsaddle_or_leg_numbness,", "\n,"), "findings.csv",
+     _line("findings.csv", "saddle_or_leg_numbness,"),
      "finding_id", "required"),
     ("unknown condition id", _edit("treatment_conditions.csv", "oral_nsaid,back_strain",
                                    "oral_nsaid,back_stain"),
      "treatment_conditions.csv", None, "condition_id", "back_stain"),
-    ("value outside enum", _edit("findings.csv", ",history,", ",hystory,"), "findings.csv", 19,
+    ("value outside enum", _edit("findings.csv", ",history,", ",hystory,"), "findings.csv",
+     _line("findings.csv", ",history,"),
      "kind", "allowed values"),
     ("not a boolean", _edit("safety_case_answers.csv", ",true\n", ",yes\n"),
      "safety_case_answers.csv", 2, "answer", "true or false"),
-    ("bad integer", _edit("condition_findings.csv", "back_strain,heavy_lifting,3,",
-                          "back_strain,heavy_lifting,strong,"),
-     "condition_findings.csv", 2, "strength", "integer"),
-    ("strength out of range", _edit("condition_findings.csv", "back_strain,heavy_lifting,3,",
-                                    "back_strain,heavy_lifting,5,"),
-     "condition_findings.csv", 2, "strength", "maximum"),
+    ("bad number", _edit("condition_findings.csv", "back_strain,heavy_lifting,4,",
+                         "back_strain,heavy_lifting,strong,"),
+     "condition_findings.csv", _line("condition_findings.csv", "back_strain,heavy_lifting,"),
+     "lr_positive", "number"),
+    ("likelihood ratio out of range", _edit("condition_findings.csv",
+                                            "back_strain,heavy_lifting,4,",
+                                            "back_strain,heavy_lifting,0,"),
+     "condition_findings.csv", _line("condition_findings.csv", "back_strain,heavy_lifting,"),
+     "lr_positive", "minimum"),
+    ("bad basis", _edit("condition_findings.csv", "back_strain,heavy_lifting,4,0.6,expert_estimate",
+                        "back_strain,heavy_lifting,4,0.6,hunch"),
+     "condition_findings.csv", _line("condition_findings.csv", "back_strain,heavy_lifting,"),
+     "basis", "allowed values"),
+    ("condition without an all-ages prior",
+     _remove_lines("condition_priors.csv", r"back_strain,0,120,"),
+     "conditions.csv", None, "condition_id", "no all-ages prior"),
+    ("age counted twice", _append_text("condition_findings.csv",
+                                       "compression_fracture,age_70_or_older,3,0.9,"
+                                       "expert_estimate,x,downie_2013\n"),
+     "condition_findings.csv", None, "finding_id", "counts age twice"),
+    ("floor a yes could lower", _append_text("condition_findings.csv",
+                                             "spinal_infection,poor_posture,0.5,1,"
+                                             "expert_estimate,x,upperback_team\n"),
+     "condition_findings.csv", None, "lr_positive", "a yes must never lower it"),
+    ("teaching case contradicts the engine",
+     _edit("teaching_cases.csv", ',emergency,"Sudden pain at 71', ',self_care,"Sudden pain at 71'),
+     "teaching_cases.csv", None, "expected_urgency", "cough_osteoporosis"),
     ("not utf-8", _latin1("conditions.csv"), "conditions.csv", 2, None, "UTF-8"),
     ("undeclared csv", _write("notes.csv", "a,b\n1,2\n"), "notes.csv", None, None,
      "not declared"),
@@ -204,13 +264,15 @@ BROKEN = [
            _remove_lines("safety_cases.csv", r"case_(em_recent_trauma|trauma_everything_else_no),"),
            _remove_lines("safety_case_answers.csv",
                          r"case_(em_recent_trauma|trauma_everything_else_no),"),
-           _edit("findings.csv", "sports injury?\",emergency,", "sports injury?\",history,")),
+           _edit("findings.csv", "sports collision?\",emergency,",
+                 "sports collision?\",history,")),
      "triage_rules.csv", None, "urgency", "recent_trauma answered yes must give an emergency"),
     ("weakened red-flag rule", _edit("triage_rules.csv", "em_recent_trauma,emergency,",
                                      "em_recent_trauma,see_provider,"),
      "safety_cases.csv", None, "min_urgency", "must be at least emergency"),
-    ("finding kind disagrees with rules", _edit("findings.csv", "with the back pain?,see_provider,",
-                                                             "with the back pain?,emergency,"),
+    ("finding kind disagrees with rules",
+     _edit("findings.csv", "Fever with the back pain?,see_provider,",
+           "Fever with the back pain?,emergency,"),
      "findings.csv", None, "kind", "needs"),
     ("rule with no safety case",
      _both(_edit("triage_rules.csv", "\nsp_fever,", "\nsp_fever_weight,see_provider,x,y,"
@@ -271,4 +333,5 @@ def test_message_lists_each_problem_with_location(data_copy: Path) -> None:
     _edit("findings.csv", ",history,", ",hystory,")(data_copy)
     with pytest.raises(KnowledgeBaseError) as info:
         upperback.load_knowledge_base(data_copy)
-    assert "findings.csv, line 19, column 'kind': 'hystory'" in str(info.value)
+    line = _line("findings.csv", ",history,")
+    assert f"findings.csv, line {line}, column 'kind': 'hystory'" in str(info.value)

@@ -113,19 +113,29 @@ def test_causes_beyond_the_first_five_are_collapsed_on_screen_open_in_print(
     screen = _render.causes_html(a, kb, _render.SCREEN)
     report = _render.causes_html(a, kb, _render.REPORT)
     more = len(a.candidates) - _render.SHOWN_CAUSES
-    assert f"<details class='ub-more'><summary>{more} more possible causes" in screen
-    assert f"<details class='ub-more' open><summary>{more} more possible causes" in report
+    assert f"<details class='ub-more'><summary>{more} less likely causes" in screen
+    assert f"<details class='ub-more' open><summary>{more} less likely causes" in report
+    top = "<li class='ub-cause' data-condition="
     for html in (screen, report):
-        assert html.count("data-condition=") == len(a.candidates)
+        assert html.count(top) == len(a.candidates)
         head, tail = html.split("<details", 1)
-        assert head.count("data-condition=") == _render.SHOWN_CAUSES
+        assert head.count(top) == _render.SHOWN_CAUSES
         assert f"<ol start='{_render.SHOWN_CAUSES + 1}' class='ub-causes'>" in tail
 
 
-def test_no_causes(kb: KnowledgeBase, screen_all_no: dict[str, bool]) -> None:
-    html = _render.causes_html(upperback.assess(screen_all_no, kb), kb)
-    assert "ub-causes-none" in html
-    assert "<details" not in html
+def test_causes_never_empty_and_show_estimate_basis_and_subtypes(
+        kb: KnowledgeBase, screen_all_no: dict[str, bool]) -> None:
+    a = upperback.assess(screen_all_no, kb)
+    html = _render.causes_html(a, kb)
+    assert "<ol class='ub-causes'>" in html
+    assert f"data-condition='{a.candidates[0].condition_id}'" in html
+    assert "estimated " in html
+    assert "expert estimate" in html
+    tumour = _render.causes_html(upperback.assess({"cancer_history": True}, kb), kb)
+    assert "<ul class='ub-subtypes'><li class='ub-subtype' data-condition='spinal_metastasis'" \
+        in tumour
+    assert "Must not miss:" in tumour
+    assert "answered" not in html or "<em>no</em>" in html
 
 
 def test_treatments_show_access_words_for_and_ask_first(kb: KnowledgeBase) -> None:
@@ -156,11 +166,11 @@ def test_withheld_and_secondary(kb: KnowledgeBase) -> None:
 
 
 def test_would_change_or_says_nothing_would(kb: KnowledgeBase) -> None:
-    none = _assess(kb, {"saddle_or_leg_numbness": True})
+    none = _assess(kb, {"chest_pain_or_pressure": True})
     assert not none.would_change
     assert "No single answer would raise the urgency." in _render.would_change_html(
         none, kb, _render.REPORT)
-    some = _assess(kb, {"heavy_lifting": True})
+    some = _assess(kb, {"pain_over_two_weeks": True})
     html = _render.would_change_html(some, kb, _render.REPORT)
     assert "<ul class='ub-would-change'>" in html
     assert escape(some.would_change[0].label) in html
@@ -170,8 +180,9 @@ def test_headings_follow_the_face(kb: KnowledgeBase) -> None:
     a = _assess(kb, {"heavy_lifting": True, "smoking": True})
     screen = _render.results_html(a, kb, _render.SCREEN)
     report = _render.results_html(a, kb, _render.REPORT)
-    for title in ("Likely causes", "Suggested work-up", "Treatment options",
-                  "Risk factors and prevention", "What would change the decision",
+    for title in ("Possible causes (estimates, not a diagnosis)", "Suggested work-up",
+                  "Treatment options", "Risk factors and prevention",
+                  "Complications to watch for", "What would change the decision",
                   "Not screened by this checklist"):
         assert f"<h3>{title}</h3>" in screen
         assert f"<h2>{title}</h2>" in report

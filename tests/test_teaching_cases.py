@@ -68,9 +68,14 @@ def test_rule_edit_that_changes_a_case_is_caught(data_copy: Path) -> None:
     _append(data_copy / "safety_cases.csv", {
         "case_id": "case_em_meal_nausea", "min_urgency": "emergency", "max_urgency": "",
         "others_no": "false", "description": "Test case.", "source_id": "niddk_digestive"})
-    # `upperback validate` (the loader) refuses it, naming the case, the file and the column
-    with pytest.raises(KnowledgeBaseError, match=r"after_the_curry.*see_provider.*emergency"):
+    # validation refuses the knowledge base: the stale case would teach the wrong answer
+    with pytest.raises(KnowledgeBaseError) as info:
         upperback.load_knowledge_base(data_copy)
+    (problem,) = info.value.problems
+    assert problem.file == "teaching_cases.csv"
+    assert problem.column == "expected_urgency"
+    assert "'after_the_curry' expects see_provider but the engine gives emergency" in (
+        problem.message)
 
 
 def test_link_edit_that_drops_an_expected_cause_is_caught(data_copy: Path) -> None:

@@ -190,6 +190,20 @@ class Assessment:
     disclaimer: str
     emergency_number: str
 
+    def leading(self, n: int = LEADING_CAUSES) -> tuple[str, ...]:
+        """The ids of the `n` most likely top-level causes and all their subtypes (a subtype
+        counts as its parent's answer)."""
+        out: list[str] = []
+
+        def walk(c: Candidate) -> None:
+            out.append(c.condition_id)
+            for s in c.subtypes:
+                walk(s)
+
+        for c in self.candidates[:n]:
+            walk(c)
+        return tuple(out)
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract of `upperback assess --json` (see docs/assess-json.md)."""
         return {
@@ -356,7 +370,7 @@ def check_patient(answers: Mapping[str, object], kb: m.KnowledgeBase) -> Answers
     if sex == "male" and findings.get("pregnancy") is True:
         raise AnswerError("sex and pregnancy disagree: correct one of them")
     return Answers(MappingProxyType(findings), tuple(derived),
-                   age if isinstance(age, int) else None, sex)  # type: ignore[arg-type]
+                   age if isinstance(age, int) else None, sex)
 
 
 def check_answers(answers: Mapping[str, object], kb: m.KnowledgeBase) -> dict[str, bool]:

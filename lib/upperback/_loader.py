@@ -120,7 +120,8 @@ def _cross_checks(kb: m.KnowledgeBase, lines: dict[str, dict[str, int]]) -> list
     def add(table: str, key: str, column: str | None, msg: str, value: str | None = None) -> None:
         out.append(Problem(f"{table}.csv", msg, lines[table].get(key), column, value))
 
-    kind_rank = {"history": 0, **{u: m.urgency_rank(u) for u in m.RULE_URGENCIES}}
+    kind_rank: dict[str, int] = {"history": 0,
+                                 **{u: m.urgency_rank(u) for u in m.RULE_URGENCIES}}
     single: dict[str, set[str]] = defaultdict(set)
     for rule in kb.rules.values():
         if not rule.findings:

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from html import escape
 
 from ._citation import citation_html
-from ._engine import Assessment
+from ._engine import Assessment, Candidate, Evidence
 from ._model import KnowledgeBase
 
 __all__ = [
     "ACCESS_WORDS",
+    "BASIS_WORDS",
     "CATEGORY_WORDS",
     "INVASIVENESS_WORDS",
     "REPORT",
@@ -28,6 +29,7 @@ __all__ = [
     "Face",
     "banner_html",
     "causes_html",
+    "complications_html",
     "not_screened_html",
     "results_html",
     "risk_factors_html",
@@ -37,12 +39,17 @@ __all__ = [
 ]
 
 URGENCY_WORDS = {
-    "emergency": "Emergency",
-    "see_provider": "See a provider",
+    "ambulance": "Ambulance now",
+    "emergency": "Emergency department now",
+    "urgent": "Urgent: today",
+    "see_provider": "See a provider within days",
     "incomplete": "Incomplete",
     "self_care": "Self-care",
 }
-URGENCY_ICON = {"emergency": "!!", "see_provider": "!", "incomplete": "?", "self_care": "OK"}
+URGENCY_ICON = {"ambulance": "!!!", "emergency": "!!", "urgent": "!", "see_provider": "i",
+                "incomplete": "?", "self_care": "OK"}
+BASIS_WORDS = {"published": "published figures", "guideline": "guideline",
+               "expert_estimate": "expert estimate"}
 CATEGORY_WORDS = {
     "medication": "Medication",
     "non_drug": "Non-drug care",
@@ -133,6 +140,17 @@ def banner_html(a: Assessment, kb: KnowledgeBase, face: Face = SCREEN) -> str:
                          f"Answers: {'; '.join(_label(kb, f) for f in r.findings)} "
                          f"{_cite(kb, r.source_id, face)}</li>")
         parts.append("</ul></div>")
+    if a.raised_by:
+        names = {c.condition_id: c for c in _all_candidates(a)}
+        parts.append("<div class='ub-raised-by'><strong>Raised by a likely cause:</strong><ul>")
+        for cid in a.raised_by:
+            c = names[cid]
+            parts.append(f"<li><strong>{escape(c.name)}</strong> is estimated at "
+                         f"{_percent(c.probability)}, past the level at which it needs "
+                         f"{_urgency(c.min_urgency or a.urgency).lower()} "
+                         f"({escape(BASIS_WORDS.get(c.basis, c.basis))}). "
+                         f"{_cite(kb, c.prior_source_id, face)}</li>")
+        parts.append("</ul></div>")
     if not a.emergency_screen_complete:
         n = len(a.unanswered_emergency)
         parts.append(
@@ -152,33 +170,83 @@ def banner_html(a: Assessment, kb: KnowledgeBase, face: Face = SCREEN) -> str:
 
 
 # -- the explained results --------------------------------------------------------------------
+def _all_candidates(a: Assessment) -> list[Candidate]:
+    out: list[Candidate] = []
+
+    def walk(c: Candidate) -> None:
+        out.append(c)
+        for sub in c.subtypes:
+            walk(sub)
+
+    for c in a.candidates:
+        walk(c)
+    return out
+
+
+def _percent(p: float) -> str:
+    """An estimate as a percentage, never falsely precise."""
+    if p < 0.001:
+        return "under 0.1%"
+    if p < 0.01:
+        return f"{p * 100:.1f}%"
+    return f"{round(p * 100)}%"
+
+
+def _evidence(kb: KnowledgeBase, e: Evidence) -> str:
+    answer = "yes" if e.answer else "no"
+    return (f"{escape(e.label.rstrip('?'))}: <em>{answer}</em> "
+            f"(LR {e.likelihood_ratio:g}, {escape(BASIS_WORDS.get(e.basis, e.basis))})")
+
+
+def _cause_item(a: Assessment, kb: KnowledgeBase, cand: Candidate, face: Face,
+                css: str = "ub-cause") -> str:
+    code = f", ICD-10-CM {escape(cand.icd10cm)}" if cand.icd10cm else ""
+    flag = (" <span class='ub-cant-miss'>must not miss</span>" if cand.cant_miss else "")
+    p = [f"<li class='{css}' data-condition='{escape(cand.condition_id, quote=True)}'><strong>"
+         f"{escape(cand.name)}</strong>{flag}: estimated {_percent(cand.probability)} "
+         f"(prior {_percent(cand.prior)}; {escape(BASIS_WORDS.get(cand.basis, cand.basis))}"
+         f"{code})"]
+    if cand.supporting:
+        p.append("<br>For: " + "; ".join(_evidence(kb, e) for e in cand.supporting))
+    if cand.against:
+        p.append("<br>Against: " + "; ".join(_evidence(kb, e) for e in cand.against))
+    p.append(f"<br><em>Course:</em> {escape(cand.prognosis)} "
+             f"{_cite(kb, cand.prognosis_source_id, face)}")
+    # the condition's source, its prior's, then those of the answers that moved it (once each)
+    sources = tuple(dict.fromkeys([cand.source_id, cand.prior_source_id,
+                                   *(e.source_id for e in (*cand.supporting, *cand.against))]))
+    p.append(f" {_cites(kb, sources, face)}")
+    if cand.subtypes:
+        p.append("<ul class='ub-subtypes'>" + "".join(
+            _cause_item(a, kb, sub, face, "ub-subtype") for sub in cand.subtypes) + "</ul>")
+    p.append("</li>")
+    return "".join(p)
+
+
 def causes_html(a: Assessment, kb: KnowledgeBase, face: Face = SCREEN) -> str:
-    """Likely causes with the answers for and against each; after the first `SHOWN_CAUSES`,
-    the rest sit in a `<details>` list (collapsed on screen)."""
-    p = [_h(face, "Likely causes")]
-    if not a.candidates:
-        p.append("<p class='ub-causes-none'>No cause stands out from the answers so far: "
-                 "answer the history questions.</p>")
-        return "".join(p)
+    """Possible causes as estimated probabilities (prior odds x likelihood ratios of the
+    answers) with the answers for and against each and the basis of the numbers; subtypes
+    under their parent; can't-miss causes flagged even when less likely than benign ones.
+    After the first `SHOWN_CAUSES`, the rest sit in a `<details>` list (collapsed on screen)."""
+    p = [_h(face, "Possible causes (estimates, not a diagnosis)")]
+    if a.cant_miss:
+        p.append("<div class='ub-warn ub-cant-miss-list'><strong>Must not miss:</strong> "
+                 "less likely than the causes below, but dangerous if missed: "
+                 + "; ".join(f"{escape(c.name)} (estimated {_percent(c.probability)})"
+                             for c in a.cant_miss) + ".</div>")
     p.append("<ol class='ub-causes'>")
     for i, cand in enumerate(a.candidates):
         if i == SHOWN_CAUSES:  # the long tail stays one click away, still explained
             opened = "" if face.collapse_causes else " open"
             p.append(f"</ol><details class='ub-more'{opened}><summary>"
-                     f"{len(a.candidates) - i} more possible causes (lower scores)</summary>"
+                     f"{len(a.candidates) - i} less likely causes</summary>"
                      f"<ol start='{i + 1}' class='ub-causes'>")
-        code = f", ICD-10-CM {escape(cand.icd10cm)}" if cand.icd10cm else ""
-        p.append(f"<li data-condition='{escape(cand.condition_id, quote=True)}'><strong>"
-                 f"{escape(cand.name)}</strong> (score {cand.score:+d}{code})<br>For: "
-                 + "; ".join(f"{escape(e.label)} (+{e.strength}: {escape(e.note)})"
-                             for e in cand.supporting))
-        if cand.against:
-            p.append("<br>Against: " + "; ".join(
-                f"{escape(e.label)} (-{e.strength})" for e in cand.against))
-        # the condition's source, then those of the links that scored it (once each)
-        sources = tuple(dict.fromkeys([cand.source_id, *(e.source_id for e in cand.supporting)]))
-        p.append(f" {_cites(kb, sources, face)}</li>")
+        p.append(_cause_item(a, kb, cand, face))
     p.append("</ol>" + ("</details>" if len(a.candidates) > SHOWN_CAUSES else ""))
+    p.append("<p class='ub-lr-note'>Each estimate starts from how often the cause explains "
+             "upper back pain in primary care (the prior) and is multiplied by the likelihood "
+             "ratio (LR) of each answer: above 1 makes it likelier, below 1 less likely. "
+             "Where the basis says expert estimate, the evidence is thin.</p>")
     return "".join(p)
 
 
@@ -207,7 +275,8 @@ def treatments_html(a: Assessment, kb: KnowledgeBase, face: Face = SCREEN) -> st
         p.append("<div class='ub-warn ub-secondary'><strong>Emergency: treatment options are "
                  "secondary.</strong> Arrange emergency care first; do not delay for "
                  "these.</div>")
-    for cat, words in CATEGORY_WORDS.items():
+    for cat in ("non_drug", "medication", "procedure_surgery"):  # non-drug first (ACP 2017)
+        words = CATEGORY_WORDS[cat]
         items = [t for t in a.treatments if t.category == cat]
         if not items:
             continue
@@ -222,6 +291,9 @@ def treatments_html(a: Assessment, kb: KnowledgeBase, face: Face = SCREEN) -> st
                      f"{escape(t.description)}"
                      + (f" For: {why}." if why else " General care.")
                      + _check_before(kb, t.check_before)
+                     + "".join(f" <span class='ub-caution'><strong>Caution:</strong> "
+                               f"{escape(reason)} {_cite(kb, src, face)}</span>"
+                               for _, reason, src in t.cautions)
                      + f"{ev} {_cite(kb, t.source_id, face)}</li>")
         p.append("</ul>")
     if a.withheld_treatments:
@@ -261,6 +333,18 @@ def would_change_html(a: Assessment, kb: KnowledgeBase, face: Face = SCREEN) -> 
     return "".join(p)
 
 
+def complications_html(a: Assessment, kb: KnowledgeBase, face: Face = SCREEN) -> str:
+    """Complications of back pain to watch for (each cause's course is shown with it)."""
+    if not a.complications:
+        return ""
+    p = [_h(face, "Complications to watch for"), "<ul class='ub-complications'>"]
+    for c in a.complications:
+        p.append(f"<li><strong>{escape(c.name)}</strong>: {escape(c.description)} "
+                 f"{_cite(kb, c.source_id, face)}</li>")
+    p.append("</ul>")
+    return "".join(p)
+
+
 def not_screened_html(a: Assessment, kb: KnowledgeBase, face: Face = SCREEN) -> str:
     """What this checklist does not screen for, and why it matters."""
     p = [_h(face, "Not screened by this checklist"), "<ul class='ub-not-screened'>"]
@@ -274,5 +358,5 @@ def not_screened_html(a: Assessment, kb: KnowledgeBase, face: Face = SCREEN) -> 
 def results_html(a: Assessment, kb: KnowledgeBase, face: Face = SCREEN) -> str:
     """Every section below the banner, in screen order."""
     return "".join(section(a, kb, face) for section in (
-        causes_html, workup_html, treatments_html, risk_factors_html, would_change_html,
-        not_screened_html))
+        causes_html, workup_html, treatments_html, risk_factors_html, complications_html,
+        would_change_html, not_screened_html))

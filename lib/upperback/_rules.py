@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 
@@ -57,6 +57,11 @@ class RulePlan:
     floors_by_condition: Mapping[int, tuple[Floor, ...]]
     #: Findings meaning "aged N or older": finding id -> N.
     min_age: Mapping[str, int]
+    #: Prior rows: (condition position, age_min, age_max, log-odds of the prior).
+    priors: tuple[tuple[int, int, int, float], ...]
+    #: Prior log-odds per age interval, filled on first use (the plan lives as long as its KB).
+    prior_cache: dict[tuple[int, int], list[float]] = field(
+        default_factory=dict, compare=False, repr=False)
 
 
 _PLANS: WeakKeyDictionary[m.KnowledgeBase, RulePlan] = WeakKeyDictionary()
@@ -108,6 +113,8 @@ def _compile(kb: m.KnowledgeBase) -> RulePlan:
         floors_by_condition={f.condition: tuple(g for g in floors if g.condition == f.condition)
                              for f in floors},
         min_age={f.finding_id: f.min_age for f in kb.findings.values() if f.min_age is not None},
+        priors=tuple((conds.index(p.condition_id), p.age_min, p.age_max, _logit(p.prior))
+                     for p in kb.priors),
     )
 
 
@@ -158,7 +165,35 @@ def priors_for(kb: m.KnowledgeBase, lo: int, hi: int) -> Mapping[str, m.Conditio
                 if b is None or (p.age_max - p.age_min, p.age_min) < (b.age_max - b.age_min,
                                                                       b.age_min):
                     best[p.condition_id] = p
+        for p in kb.priors:  # a broken table (no all-ages row; validation reports it)
+            b = best.get(p.condition_id)
+            if b is None:
+                best[p.condition_id] = p
+        for cid in kb.conditions:
+            best.setdefault(cid, m.ConditionPrior(cid, *m.AGE_RANGE, 1e-9, "expert_estimate",
+                                                  kb.conditions[cid].source_id,
+                                                  "missing: validation reports it"))
         got = cache[(lo, hi)] = best
+    return got
+
+
+def prior_logits(plan: RulePlan, lo: int, hi: int) -> list[float]:
+    """Log-odds of each condition's prior (plan order) for ages [lo, hi]: the narrowest band
+    that contains the interval."""
+    got = plan.prior_cache.get((lo, hi))
+    if got is None:
+        best: dict[int, tuple[int, int, float]] = {}
+        for ci, a, b, x in plan.priors:
+            if a <= lo and hi <= b and (ci not in best or (b - a, a) < best[ci][:2]):
+                best[ci] = (b - a, a, x)
+        if len(best) < len(plan.conditions):
+            # only while validating a broken table (a condition without its all-ages row,
+            # which validation reports): fall back to the widest band, else probability 0
+            for ci, a, b, x in plan.priors:
+                if ci not in best or (b - a) > best[ci][0]:
+                    best.setdefault(ci, (b - a, a, x))
+        got = plan.prior_cache[(lo, hi)] = [best[ci][2] if ci in best else -math.inf
+                                            for ci in range(len(plan.conditions))]
     return got
 
 
@@ -167,11 +202,11 @@ def log_odds(kb: m.KnowledgeBase, plan: RulePlan, answers: Mapping[str, bool],
     """Posterior log-odds of every condition (plan order): prior odds times the likelihood
     ratio of every answered linked finding (unanswered findings leave the odds alone)."""
     lo, hi = age_interval(plan, answers, age)
-    priors = priors_for(kb, lo, hi)
+    priors = prior_logits(plan, lo, hi)
     fids = plan.finding_ids
     out = []
-    for ci, cid in enumerate(plan.conditions):
-        x = _logit(priors[cid].prior)
+    for ci in range(len(plan.conditions)):
+        x = priors[ci]
         for col, lpos, lneg in plan.links[ci]:
             v = answers.get(fids[col])
             if v is True:
@@ -234,7 +269,7 @@ def triage_one(kb: m.KnowledgeBase, answers: Mapping[str, bool], age: int | None
 # ------------------------------------------------------------------ many patients
 
 
-def triage_batch(kb: m.KnowledgeBase, yes: npt.NDArray[Any], no: npt.NDArray[Any],
+def triage_batch(kb: m.KnowledgeBase | RulePlan, yes: npt.NDArray[Any], no: npt.NDArray[Any],
                  age: npt.NDArray[Any] | None = None) -> npt.NDArray[np.int8]:
     """Urgency ranks (`m.urgency_rank`) for many patients at once.
 
@@ -244,8 +279,11 @@ def triage_batch(kb: m.KnowledgeBase, yes: npt.NDArray[Any], no: npt.NDArray[Any
     """
     import numpy as np
 
-    plan = compile_plan(kb)
+    # the plan alone is enough (and picklable), so a worker never loads the knowledge base
+    plan = kb if isinstance(kb, RulePlan) else compile_plan(kb)
     n = yes.shape[0]
+    if n == 0:
+        return np.zeros(0, dtype=np.int8)
     fired_top = np.full(n, -1, dtype=np.int8)
     any_open = np.zeros(n, dtype=bool)
     for rank, cols in zip(plan.rule_rank, plan.rule_columns, strict=True):
@@ -256,7 +294,7 @@ def triage_batch(kb: m.KnowledgeBase, yes: npt.NDArray[Any], no: npt.NDArray[Any
         any_open |= ~all_yes & ~any_no
     floor = np.full(n, -1, dtype=np.int8)
     if plan.floors:
-        odds = _batch_log_odds(kb, plan, yes, no, age)
+        odds = _batch_log_odds(plan, yes, no, age)
         for f in plan.floors:
             hit = odds[:, f.condition] >= f.log_odds
             floor = np.where(hit & (floor < f.rank), np.int8(f.rank), floor)
@@ -265,7 +303,7 @@ def triage_batch(kb: m.KnowledgeBase, yes: npt.NDArray[Any], no: npt.NDArray[Any
     return np.where(top >= _SEE_PROVIDER, top, undecided).astype(np.int8)
 
 
-def _batch_log_odds(kb: m.KnowledgeBase, plan: RulePlan, yes: npt.NDArray[Any],
+def _batch_log_odds(plan: RulePlan, yes: npt.NDArray[Any],
                     no: npt.NDArray[Any], age: npt.NDArray[Any] | None) -> npt.NDArray[Any]:
     import numpy as np
 
@@ -292,6 +330,5 @@ def _batch_log_odds(kb: m.KnowledgeBase, plan: RulePlan, yes: npt.NDArray[Any],
         lo = np.where(known, age, lo)
         hi = np.where(known, age, hi)
     pairs, inverse = np.unique(np.stack([lo, hi], axis=1), axis=0, return_inverse=True)
-    table = np.array([[_logit(prior_for(kb, c, int(a), int(b)).prior) for c in plan.conditions]
-                      for a, b in pairs])
+    table = np.array([prior_logits(plan, int(a), int(b)) for a, b in pairs])
     return np.asarray(odds + table[inverse.reshape(-1)])

@@ -109,8 +109,8 @@ def read_answers(source: str) -> dict[str, object]:
         raise InputFileError(f"{name} is not valid JSON (line {exc.lineno}, column {exc.colno}: "
                              f"{exc.msg})") from None
     if not isinstance(data, dict):
-        raise InputFileError(f"{name} must hold a JSON object of finding id -> true/false, "
-                             f"not a {type(data).__name__}")
+        raise InputFileError(f"{name} must hold a JSON object of finding id -> true/false "
+                             f"(plus optional age and sex), not a {type(data).__name__}")
     return data
 
 
@@ -128,12 +128,18 @@ def _summary(a: Any) -> str:
     if a.unanswered_red_flags:
         lines.append(f"Unanswered red-flag questions: {', '.join(a.unanswered_red_flags)}")
     lines.append("")
-    lines.append("Likely causes:" if a.candidates else "Likely causes: none stands out yet.")
+    lines.append("Possible causes (estimated probability; not a diagnosis):")
     for c in a.candidates[:5]:
-        lines.append(f"  {c.score:+d} {c.name} ({c.icd10cm or 'no code'}): for "
-                     f"{', '.join(e.finding_id for e in c.supporting)}"
+        lines.append(f"  {c.probability * 100:5.1f}% {c.name} ({c.icd10cm or 'no code'}; "
+                     f"{c.basis.replace('_', ' ')}): for "
+                     f"{', '.join(e.finding_id for e in c.supporting) or 'prior only'}"
                      + (f"; against {', '.join(e.finding_id for e in c.against)}"
                         if c.against else ""))
+    if a.cant_miss:
+        lines.append("Must not miss: " + ", ".join(
+            f"{c.name} ({c.probability * 100:.1f}%)" for c in a.cant_miss))
+    if a.raised_by:
+        lines.append(f"Urgency raised by: {', '.join(a.raised_by)}")
     lines += ["", "Safety net: " + a.safety_net, "", f"Knowledge base {a.kb_version}. "
               + DISCLAIMER]
     return "\n".join(lines)
@@ -148,7 +154,7 @@ def cmd_assess(args: argparse.Namespace) -> int:
             args.note = args.note_file.read_text(encoding="utf-8").strip() or None
         except OSError as exc:
             raise InputFileError(f"cannot read {args.note_file}: {exc.strerror or exc}") from None
-    result = assess(read_answers(args.answers), kb)
+    result = assess(_answers_or_response(read_answers(args.answers), args, kb), kb)
     fmt = "json" if args.json else args.format
     if fmt == "text":
         text = _summary(result) + "\n"
@@ -160,8 +166,42 @@ def cmd_assess(args: argparse.Namespace) -> int:
         if fmt == "html":
             text = export.render_html(result, kb, assessor=args.assessor, note=args.note)
         else:
-            text = json.dumps(export.questionnaire_response(
-                result, kb, assessor=args.assessor, note=args.note), indent=2) + "\n"
+            text = json.dumps(export.assessment_bundle(
+                result, kb, assessor=args.assessor, note=args.note, patient=args.patient,
+                encounter=args.encounter, author=args.author), indent=2,
+                ensure_ascii=False) + "\n"
+    if args.output:
+        from ._io import save_atomic
+
+        save_atomic(args.output, text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _answers_or_response(data: dict[str, object], args: argparse.Namespace,
+                         kb: KnowledgeBase) -> dict[str, object]:
+    """A FHIR QuestionnaireResponse (or a Bundle holding one) becomes its answers, strictly
+    checked; its assessor and note fill --assessor/--note when those are not given. Any other
+    object is the plain answers map, returned as is."""
+    from . import fhir
+
+    if not fhir.is_fhir_resource(data):
+        return data
+    got = fhir.read_response(data, kb)
+    if got.kb_version not in (None, kb.version):
+        print(f"note: the response was made with knowledge base {got.kb_version}; assessing "
+              f"with {kb.version}", file=sys.stderr)
+    args.assessor = args.assessor or got.assessor
+    if args.note is None and args.note_file is None:
+        args.note = got.note
+    return got.engine_answers()
+
+
+def cmd_questionnaire(args: argparse.Namespace) -> int:
+    from . import fhir
+
+    text = json.dumps(fhir.questionnaire(_kb(args)), indent=2, ensure_ascii=False) + "\n"
     if args.output:
         from ._io import save_atomic
 
@@ -211,11 +251,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("assess", help="assess one set of answers")
     p.add_argument("--answers", required=True, metavar="FILE",
-                   help="JSON object of finding id -> true/false ('-' for stdin)")
+                   help="JSON object of finding id -> true/false, or a FHIR "
+                   "QuestionnaireResponse to `upperback questionnaire` ('-' for stdin)")
     p.add_argument("--json", action="store_true", help="same as --format json")
     p.add_argument("--format", choices=["text", "json", "html", "fhir"], default="text",
-                   help="text summary (default), JSON, printable HTML report, or FHIR R4B "
-                   "QuestionnaireResponse")
+                   help="text summary (default), JSON, printable HTML report, or a FHIR R4 "
+                   "Bundle (QuestionnaireResponse + RiskAssessment)")
     p.add_argument("-o", "--output", type=Path, help="write to this file (atomically)")
     p.add_argument("--assessor", help="assessor name for the report")
     note = p.add_mutually_exclusive_group()
@@ -223,8 +264,21 @@ def build_parser() -> argparse.ArgumentParser:
                       "prefer --note-file for anything about the patient)")
     note.add_argument("--note-file", type=Path, metavar="FILE",
                       help="read the free-text note from a UTF-8 file")
+    fhir = p.add_argument_group("FHIR context (--format fhir; written into the export only, "
+                                "never logged)")
+    fhir.add_argument("--patient", metavar="REF", help="Patient/ID, or an identifier "
+                      "SYSTEM|VALUE (e.g. the clinic's MRN) for `subject`")
+    fhir.add_argument("--encounter", metavar="REF", help="Encounter/ID or SYSTEM|VALUE")
+    fhir.add_argument("--author", metavar="REF", help="Practitioner/ID, PractitionerRole/ID "
+                      "or SYSTEM|VALUE (the assessor's name goes with it as display)")
     _add_data(p)
     p.set_defaults(handler=cmd_assess)
+
+    p = sub.add_parser("questionnaire", help="write the checklist as a FHIR SDC Questionnaire "
+                       "(for form clients such as LHC-Forms)")
+    p.add_argument("-o", "--output", type=Path, help="write to this file (atomically)")
+    _add_data(p)
+    p.set_defaults(handler=cmd_questionnaire)
 
     p = sub.add_parser("dictionary", help="write the data dictionary from datapackage.json")
     _add_data(p)

@@ -34,6 +34,7 @@ import numpy as np
 from . import _model as m
 from ._engine import rules_in_order
 from ._errors import CohortError
+from ._rules import RulePlan, compile_plan, triage_batch
 
 if TYPE_CHECKING:  # pandas is imported lazily: `import upperback` stays fast
     import pandas as pd
@@ -67,6 +68,8 @@ class Plan:
     rule_urgency: tuple[str, ...]
     rule_findings: tuple[tuple[str, ...], ...]
     red_flags: tuple[str, ...]
+    #: The engine's compiled rule plan: the urgency comes from it, as in `assess`.
+    compiled: RulePlan
 
 
 def plan_for(kb: m.KnowledgeBase) -> Plan:
@@ -80,6 +83,7 @@ def plan_for(kb: m.KnowledgeBase) -> Plan:
         rule_urgency=tuple(r.urgency for r in rules),
         rule_findings=tuple(r.findings for r in rules),
         red_flags=tuple(f for f in order if f in used),
+        compiled=compile_plan(kb),
     )
 
 
@@ -200,11 +204,21 @@ def evaluate(answers: np.ndarray[Any, np.dtype[np.int8]], plan: Plan) -> Evaluat
         fired[:, i] = yes[:, cols].all(axis=1)
         ruled_out[:, i] = no[:, cols].any(axis=1)
     undecided = ~fired & ~ruled_out
-    urg = np.asarray(plan.rule_urgency)
-    any_em = fired[:, urg == "emergency"].any(axis=1)
-    any_sp = fired[:, urg == "see_provider"].any(axis=1)
-    any_undecided = undecided.any(axis=1)
-    urgency = np.select([any_em, any_sp, any_undecided], [0, 1, 2], default=3).astype(np.int8)
+    # the urgency is the engine's own decision (rules and cause floors), one definition
+    cp = plan.compiled
+    pos = [col[f] for f in cp.finding_ids]
+    # contradictory age answers are refused, as `assess` refuses them
+    lo = np.zeros(n, dtype=np.int16)
+    hi = np.full(n, m.AGE_RANGE[1], dtype=np.int16)
+    for fid, years in cp.min_age.items():
+        lo = np.where(yes[:, col[fid]], np.maximum(lo, years), lo)
+        hi = np.where(no[:, col[fid]], np.minimum(hi, years - 1), hi)
+    bad = np.flatnonzero(lo > hi)
+    if bad.size:
+        raise RowError(", ".join(sorted(cp.min_age)), int(bad[0]),
+                       "the age answers contradict each other: correct them")
+    ranks = triage_batch(cp, yes[:, pos], no[:, pos])
+    urgency = (len(m.URGENCIES) - 1 - ranks).astype(np.int8)
     # A red flag is listed when it is unanswered and some undecided rule contains it.
     open_flags = np.empty((n, len(plan.red_flags)), dtype=bool)
     for k, fid in enumerate(plan.red_flags):

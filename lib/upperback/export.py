@@ -1,4 +1,5 @@
-"""Exports of an assessment: printable HTML report and FHIR R4B QuestionnaireResponse.
+"""Exports of an assessment: the printable HTML report, and the FHIR faces (re-exported from
+`upperback.fhir`: the SDC Questionnaire, the assessment Bundle, the strict import).
 
 Pure functions returning text or JSON-ready dicts: callers decide where the result goes (the
 command line saves it with `save_atomic`; the dashboards hand it to the browser as a download).
@@ -6,41 +7,41 @@ command line saves it with `save_atomic`; the dashboards hand it to the browser 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from html import escape
-from typing import Any
 
 from . import _render
 from ._engine import Assessment
-from ._errors import InputFileError
-from ._model import DISCLAIMER, KnowledgeBase
+from ._model import KnowledgeBase
+from .fhir import (
+    EXT_KB_VERSION,
+    EXT_TRIAGE_RULE,
+    EXT_URGENCY,
+    QUESTIONNAIRE_URL,
+    ImportedResponse,
+    _stamp,
+    answers_from_questionnaire_response,
+    assessment_bundle,
+    questionnaire,
+    questionnaire_response,
+    read_response,
+    response_kb_version,
+)
 
 __all__ = [
-    "EXT_DISCLAIMER",
     "EXT_KB_VERSION",
-    "EXT_NOTE",
+    "EXT_TRIAGE_RULE",
     "EXT_URGENCY",
     "QUESTIONNAIRE_URL",
+    "ImportedResponse",
     "answers_from_questionnaire_response",
+    "assessment_bundle",
     "questionnaire",
     "questionnaire_response",
+    "read_response",
     "render_html",
+    "response_kb_version",
 ]
-
-QUESTIONNAIRE_URL = "urn:upperback:questionnaire:upper-back-assessment"
-_EXT = "urn:upperback:fhir:extension:"
-EXT_KB_VERSION = _EXT + "kb-version"
-EXT_DISCLAIMER = _EXT + "disclaimer"
-EXT_NOTE = _EXT + "note"
-EXT_URGENCY = _EXT + "urgency"
-KB_VERSION_TAG_SYSTEM = "urn:upperback:kb-version"
-
-
-def _stamp(when: datetime | None) -> datetime:
-    # A naive datetime is taken as local time; the stamp always carries its offset.
-    when = when or datetime.now(UTC)
-    return when.astimezone() if when.tzinfo is None else when
 
 
 _PRINT_CSS = """
@@ -53,7 +54,9 @@ h1{font-size:1.5rem;margin-bottom:.2rem} h2{font-size:1.15rem;border-bottom:1px 
 .ub-banner{border:3px solid #000;padding:.6rem .8rem}
 .ub-banner .ub-word{font-size:1.25rem;font-weight:700;letter-spacing:.02em}
 .ub-banner>div{margin:.15rem 0}
+.ub-u-ambulance{background:#fbd0d0;border-color:#7a0014;border-width:3px}
 .ub-u-emergency{background:#fde2e1;border-color:#b00020}
+.ub-u-urgent{background:#ffe4cc;border-color:#9a4a00}
 .ub-u-see_provider{background:#fff1cc;border-color:#8a5a00}
 .ub-u-incomplete{background:#e8eaf6;border-color:#303f9f}
 .ub-u-self_care{background:#e3f4e6;border-color:#1b5e20}
@@ -109,114 +112,3 @@ def render_html(
     add(f"<p class='disclaimer'>{escape(a.disclaimer)} Knowledge base version "
         f"{escape(a.kb_version)}.</p></body></html>")
     return "\n".join(out)
-
-
-def questionnaire(kb: KnowledgeBase) -> dict[str, Any]:
-    """A FHIR R4B Questionnaire generated from the findings table: one boolean item per
-    finding, in checklist order, linkId = finding id."""
-    return {
-        "resourceType": "Questionnaire",
-        "url": QUESTIONNAIRE_URL,
-        "version": kb.version,
-        "name": "UpperBackPainAssessment",
-        "title": "Upper back pain assessment (decision support, not a diagnosis)",
-        "status": "active",
-        "description": DISCLAIMER,
-        "item": [
-            {"linkId": f.finding_id, "text": f.label, "type": "boolean", "required": False,
-             "prefix": f.kind}
-            for f in kb.findings_in_order()
-        ],
-    }
-
-
-def questionnaire_response(
-    assessment: Assessment,
-    kb: KnowledgeBase,
-    *,
-    assessor: str | None = None,
-    note: str | None = None,
-    when: datetime | None = None,
-) -> dict[str, Any]:
-    """A FHIR R4B QuestionnaireResponse holding the answered findings only (valueBoolean).
-
-    Status is `completed` once every red-flag question that could still change the urgency is
-    answered, else `in-progress`. The knowledge-base version rides in `meta.tag` and an
-    extension; the disclaimer, urgency and any note ride in extensions, so `item` matches
-    `questionnaire(kb)` exactly.
-    """
-    a = assessment
-    ext: list[dict[str, Any]] = [
-        {"url": EXT_KB_VERSION, "valueString": a.kb_version},
-        {"url": EXT_DISCLAIMER, "valueString": a.disclaimer},
-        {"url": EXT_URGENCY, "valueCode": a.urgency},
-    ]
-    if note:
-        ext.append({"url": EXT_NOTE, "valueString": note})
-    resource: dict[str, Any] = {
-        "resourceType": "QuestionnaireResponse",
-        "meta": {"tag": [{"system": KB_VERSION_TAG_SYSTEM, "code": a.kb_version,
-                          "display": "upperback knowledge base version"}]},
-        "extension": ext,
-        "questionnaire": f"{QUESTIONNAIRE_URL}|{kb.version}",
-        "status": "in-progress" if a.unanswered_red_flags else "completed",
-        "authored": _stamp(when).isoformat(timespec="seconds"),
-    }
-    if assessor:
-        resource["author"] = {"display": assessor}
-    resource["item"] = [
-        {"linkId": f.finding_id, "text": f.label,
-         "answer": [{"valueBoolean": a.answers[f.finding_id]}]}
-        for f in kb.findings_in_order() if f.finding_id in a.answers
-    ]
-    return resource
-
-
-def response_kb_version(data: object) -> str | None:
-    """The knowledge-base version an exported QuestionnaireResponse was made with, if recorded."""
-    if not isinstance(data, Mapping):
-        return None
-    for tag in (data.get("meta") or {}).get("tag") or []:
-        if isinstance(tag, Mapping) and tag.get("system") == KB_VERSION_TAG_SYSTEM:
-            code = tag.get("code")
-            return str(code) if code else None
-    return None
-
-
-def answers_from_questionnaire_response(data: object, kb: KnowledgeBase) -> dict[str, bool]:
-    """The answers held in an exported QuestionnaireResponse, checked against the knowledge
-    base. Raises InputFileError saying what is wrong and how to fix it."""
-    if not isinstance(data, Mapping):
-        raise InputFileError("the file must hold a JSON object (a FHIR QuestionnaireResponse), "
-                             f"not a {type(data).__name__}")
-    kind = data.get("resourceType")
-    if kind != "QuestionnaireResponse":
-        raise InputFileError(f"expected resourceType 'QuestionnaireResponse', found {kind!r}: "
-                             "load a file exported from this assessment")
-    items = data.get("item", [])
-    if not isinstance(items, list):
-        raise InputFileError("'item' must be a list of answered questions")
-    answers: dict[str, bool] = {}
-    for n, item in enumerate(items, start=1):
-        where = f"item {n}"
-        if not isinstance(item, Mapping) or not isinstance(item.get("linkId"), str):
-            raise InputFileError(f"{where} has no linkId: each item needs a linkId naming a "
-                                 "finding")
-        link = item["linkId"]
-        where = f"item {n} (linkId {link!r})"
-        if link not in kb.findings:
-            raise InputFileError(f"{where}: unknown question for knowledge base {kb.version}; "
-                                 "was the file exported from another version?")
-        if link in answers:
-            raise InputFileError(f"{where} appears more than once")
-        got = item.get("answer", [])
-        if not isinstance(got, list) or len(got) > 1:
-            raise InputFileError(f"{where}: 'answer' must be a list holding one answer")
-        if not got:
-            continue  # a question left unanswered
-        value = got[0].get("valueBoolean") if isinstance(got[0], Mapping) else None
-        if not isinstance(value, bool) or (isinstance(got[0], Mapping) and len(got[0]) != 1):
-            raise InputFileError(f"{where}: the answer must be a single valueBoolean "
-                                 "(true or false)")
-        answers[link] = value
-    return answers

@@ -13,7 +13,7 @@ from types import MappingProxyType
 
 from . import _model as m
 from ._citation import citation
-from ._engine import LEADING_CAUSES, Assessment, Candidate, assess
+from ._engine import LEADING_CAUSES, Assessment, assess
 from ._errors import AnswerError, KnowledgeBaseError, Problem
 
 #: Cause families in teaching order; the heart-attack warning comes last, set apart.
@@ -40,9 +40,9 @@ WARNING_GROUPS: tuple[str, ...] = ("vascular", "cardiac")
 #: `_model.URGENCIES` (see `urgency_label`); a level without wording here reads as its id.
 URGENCY_LABELS: Mapping[str, str] = MappingProxyType({
     "ambulance": "Call an ambulance now",
-    "emergency": "Emergency care now",
-    "urgent": "Urgent care today",
-    "see_provider": "See a healthcare provider",
+    "emergency": "Emergency department now",
+    "urgent": "Seen by a clinician today",
+    "see_provider": "See a healthcare provider within days",
     "incomplete": "Cannot decide yet: red-flag questions unanswered",
     "self_care": "Self-care at home",
 })
@@ -183,16 +183,8 @@ def leading_causes(a: Assessment) -> tuple[str, ...]:
     """The engine's leading causes as a learner may name them: the leading top-level causes
     with their subtypes, any cause whose estimate raised the urgency, and the can't-miss causes
     the engine shows because an answer points to them."""
-    out: list[str] = []
-
-    def walk(c: Candidate) -> None:
-        out.append(c.condition_id)
-        for sub in c.subtypes:
-            walk(sub)
-
-    for c in a.candidates[:LEADING_CAUSES]:
-        walk(c)
-    return tuple(dict.fromkeys([*out, *a.raised_by, *(c.condition_id for c in a.cant_miss)]))
+    return tuple(dict.fromkeys([*a.leading(), *a.raised_by,
+                                *(c.condition_id for c in a.cant_miss)]))
 
 
 # --- The "would you send this patient to the emergency room?" drill -------------------------

@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 #: Probability that a finding of each kind is answered yes.
-YES_RATE = {"emergency": 0.01, "see_provider": 0.04, "history": 0.25}
+YES_RATE = {"ambulance": 0.005, "emergency": 0.01, "urgent": 0.02, "see_provider": 0.04,
+            "history": 0.25}
 BLANK_RATE = 0.04  # one answer in 25 left blank
 SKIPPER_RATE = 0.05  # patients who left half of the checklist unanswered
 PLANTED_RATE = 0.08  # patients built around one rule (all its findings yes)
@@ -53,6 +54,17 @@ def synthetic_cohort(n: int, seed: int, kb: m.KnowledgeBase) -> pd.DataFrame:
         rows = planted[which == k]
         for fid in rule.findings:
             answers[rows, col[fid]] = 1
+    # the "aged N or older" answers of one patient must agree: draw an age, derive them, and
+    # keep a planted yes (it raises the age) and the blanks as they are
+    ages = rng.integers(18, 95, size=n)
+    for f in findings:
+        if f.min_age is not None:
+            j = col[f.finding_id]
+            ages = np.where(answers[:, j] == 1, np.maximum(ages, f.min_age), ages)
+    for f in findings:
+        if f.min_age is not None:
+            j = col[f.finding_id]
+            answers[:, j] = np.where(answers[:, j] == 2, 2, (ages >= f.min_age).astype(np.int8))
 
     words = np.array(["false", "true", ""], dtype=object)
     width = max(len(str(n)), 7)

@@ -53,7 +53,9 @@ STYLE = """<style>
 .ub-app ul{margin:.2em 0;padding-left:1.3em}
 .ub-banner{border:3px solid #000;border-radius:6px;padding:.6em .9em;margin:.2em 0}
 .ub-banner .ub-word{font-size:1.35em;font-weight:700;letter-spacing:.02em}
+.ub-u-ambulance{background:#fbd0d0;border-color:#7a0014;color:#4a000c;border-width:3px}
 .ub-u-emergency{background:#fde2e1;border-color:#b00020;color:#5a0010}
+.ub-u-urgent{background:#ffe4cc;border-color:#9a4a00;color:#3d1c00}
 .ub-u-see_provider{background:#fff1cc;border-color:#8a5a00;color:#3d2800}
 .ub-u-incomplete{background:#e8eaf6;border-color:#303f9f;color:#1a237e}
 .ub-u-self_care{background:#e3f4e6;border-color:#1b5e20;color:#0d3311}
@@ -62,10 +64,10 @@ STYLE = """<style>
 .ub-ok{border:1px solid #1b5e20;background:#e3f4e6;padding:.4em .8em}
 .ub-footer{border-top:1px solid #888;margin-top:1em;padding-top:.4em;font-size:.95em}
 .ub-src{color:#444;font-size:.9em}
-.ub-section-emergency{border:2px solid #b00020;border-radius:6px;padding:.3em .6em;
-  background:#fff8f8}
-.ub-section-see_provider{border:2px solid #8a5a00;border-radius:6px;padding:.3em .6em;
-  background:#fffbf0}
+.ub-section-ambulance,.ub-section-emergency{border:2px solid #b00020;border-radius:6px;
+  padding:.3em .6em;background:#fff8f8}
+.ub-section-urgent,.ub-section-see_provider{border:2px solid #8a5a00;border-radius:6px;
+  padding:.3em .6em;background:#fffbf0}
 .ub-section-history{border:1px solid #999;border-radius:6px;padding:.3em .6em}
 .ub-question{border-bottom:1px solid #ddd;padding:.25em 0;align-items:center}
 .ub-question .widget-html{flex:1 1 auto}

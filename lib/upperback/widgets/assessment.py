@@ -19,7 +19,7 @@ from .._config import emergency_number
 from .._engine import Assessment, assess
 from .._errors import InputFileError
 from .._loader import load_knowledge_base
-from .._model import Finding, KnowledgeBase
+from .._model import Finding, KnowledgeBase, urgency_rank
 from . import _common as c
 
 YES, NO = "Yes", "No"
@@ -31,7 +31,9 @@ SHOWN_CAUSES = _render.SHOWN_CAUSES
 
 
 def _emergency_findings(kb: KnowledgeBase) -> set[str]:
-    return {f for r in kb.rules.values() if r.urgency == "emergency" for f in r.findings}
+    """Findings in a rule that sends to an emergency department or calls an ambulance."""
+    top = urgency_rank("emergency")
+    return {f for r in kb.rules.values() if urgency_rank(r.urgency) >= top for f in r.findings}
 
 
 def checklist_sections(kb: KnowledgeBase) -> list[tuple[str, str, list[Finding]]]:
@@ -40,7 +42,9 @@ def checklist_sections(kb: KnowledgeBase) -> list[tuple[str, str, list[Finding]]
     emergency_ids = _emergency_findings(kb)
     ordered = kb.findings_in_order()
     out: list[tuple[str, str, list[Finding]]] = [
-        ("Emergency red flags", "emergency", [f for f in ordered if f.kind == "emergency"]),
+        ("Emergency red flags", "emergency",
+         [f for f in ordered if f.kind in ("ambulance", "emergency")]),
+        ("Same-day signs", "urgent", [f for f in ordered if f.kind == "urgent"]),
         ("See-a-provider signs", "see_provider",
          [f for f in ordered if f.kind == "see_provider"]),
     ]
@@ -130,8 +134,10 @@ class AssessmentApp(w.VBox):  # type: ignore[misc]
     # -- building -------------------------------------------------------------------------
     def _section(self, title: str, kind: str, findings: list[Finding]) -> w.VBox:
         intro = {
-            "emergency": "Any yes here can mean emergency care. Answer every one.",
-            "see_provider": "A yes means a clinical review is needed.",
+            "emergency": "Any yes here means an ambulance or the emergency department. "
+                         "Answer every one.",
+            "urgent": "A yes means the patient should be seen today.",
+            "see_provider": "A yes means a clinical review within days.",
         }.get(kind, "")
         head = w.HTML(f"<h3>{escape(title)}</h3>"
                       + (f"<p class='ub-help'>{escape(intro)}</p>" if intro else ""))
@@ -142,7 +148,8 @@ class AssessmentApp(w.VBox):  # type: ignore[misc]
     def _question(self, f: Finding) -> w.HBox:
         fid = f.finding_id
         badge = ("<span class='ub-badge'>Emergency screen</span>"
-                 if fid in self.emergency_ids and f.kind != "emergency" else "")
+                 if fid in self.emergency_ids and f.kind not in ("ambulance", "emergency")
+                 else "")
         text = w.HTML(f"<div id='q-{escape(fid)}'>{badge}<strong>{escape(f.label)}</strong>"
                       f"<div class='ub-help'>{escape(f.help)}</div></div>",
                       layout=self._text_layout, style=self._html_style)
@@ -240,10 +247,13 @@ class AssessmentApp(w.VBox):  # type: ignore[misc]
         except json.JSONDecodeError as exc:
             raise InputFileError(f"{name} is not valid JSON (line {exc.lineno}, column "
                                  f"{exc.colno}: {exc.msg})") from None
-        answers = export.answers_from_questionnaire_response(data, self.kb)
-        self.set_answers(answers)
-        self.imported_version = export.response_kb_version(data)
-        return len(answers)
+        got = export.read_response(data, self.kb)
+        self.set_answers(got.answers)
+        # The form's own note and assessor come back too (an empty one leaves the field alone).
+        self.note.value = got.note or self.note.value
+        self.assessor.value = got.assessor or self.assessor.value
+        self.imported_version = got.kb_version
+        return len(got.answers)
 
     def _on_upload(self, change: Mapping[str, Any]) -> None:
         files = change["new"]

@@ -9,7 +9,7 @@ import ipywidgets as w
 
 from .._citation import NOT_RECHECKED, reference
 from .._loader import load_knowledge_base
-from .._model import KnowledgeBase
+from .._model import KnowledgeBase, urgency_rank
 from . import _common as c
 
 
@@ -28,25 +28,47 @@ def condition_html(kb: KnowledgeBase, condition_id: str) -> str:
     if cond.evidence_note:
         p.append(f"<p class='ub-warn'><strong>Evidence note:</strong> "
                  f"{escape(cond.evidence_note)}</p>")
+    if cond.cant_miss:
+        p.append("<p class='ub-warn'><strong>Must not miss:</strong> flagged in every "
+                 "assessment with an answer for it, even when less likely than benign causes."
+                 "</p>")
+    p.append(f"<p><strong>Usual course:</strong> {escape(cond.prognosis)} "
+             f"{c.cite(kb, cond.prognosis_source_id)}</p>")
+    used.append(cond.prognosis_source_id)
+    priors = sorted((x for x in kb.priors if x.condition_id == condition_id),
+                    key=lambda x: (x.age_min, x.age_max))
+    p.append("<h3>How often it causes upper back pain (prior)</h3><table class='ub-priors'>"
+             "<tr><th scope='col'>Ages</th><th scope='col'>Prior</th>"
+             "<th scope='col'>Basis</th><th scope='col'>Note</th></tr>")
+    for pr in priors:
+        used.append(pr.source_id)
+        p.append(f"<tr><td>{pr.age_min}&ndash;{pr.age_max}</td><td>{pr.prior:.2%}</td>"
+                 f"<td>{escape(pr.basis.replace('_', ' '))}</td><td>{escape(pr.note or '')} "
+                 f"{c.cite(kb, pr.source_id)}</td></tr>")
+    p.append("</table>")
 
     links = sorted((x for x in kb.condition_findings if x.condition_id == condition_id),
-                   key=lambda x: (-x.strength, x.finding_id))
-    p.append("<h3>Typical findings</h3>")
+                   key=lambda x: (-x.lr_positive, x.finding_id))
+    p.append("<h3>Findings and their likelihood ratios</h3>")
     if links:
-        p.append("<table class='ub-findings'><tr><th scope='col'>Finding</th>"
-                 "<th scope='col'>Strength (1 weak to 3 strong)</th><th scope='col'>Why</th></tr>")
+        p.append("<p class='ub-help'>LR+ multiplies the odds of this cause when the answer is "
+                 "yes, LR&minus; when it is no; near 1 means the answer says little.</p>"
+                 "<table class='ub-findings'><tr><th scope='col'>Finding</th>"
+                 "<th scope='col'>LR+</th><th scope='col'>LR&minus;</th>"
+                 "<th scope='col'>Basis</th><th scope='col'>Why</th></tr>")
         for x in links:
             used.append(x.source_id)
             p.append(f"<tr><td>{escape(kb.findings[x.finding_id].label)}</td>"
-                     f"<td>{x.strength}</td><td>{escape(x.note)} {c.cite(kb, x.source_id)}"
-                     "</td></tr>")
+                     f"<td>{x.lr_positive:g}</td><td>{x.lr_negative:g}</td>"
+                     f"<td>{escape(x.basis.replace('_', ' '))}</td>"
+                     f"<td>{escape(x.note)} {c.cite(kb, x.source_id)}</td></tr>")
         p.append("</table>")
     else:
         p.append("<p>No findings are linked to this cause in the knowledge base.</p>")
 
     linked = {x.finding_id for x in links}
     rules = [r for r in kb.rules.values() if linked & set(r.findings)]
-    rules.sort(key=lambda r: (r.urgency != "emergency", r.rule_id))
+    rules.sort(key=lambda r: (-urgency_rank(r.urgency), r.rule_id))
     p.append("<h3>Red flags that matter for it</h3>")
     if rules:
         p.append("<ul class='ub-red-flags'>")
