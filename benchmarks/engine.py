@@ -20,10 +20,17 @@ def _import_ms(module: str, repeats: int = 5) -> float:
     return statistics.median(runs)
 
 
-def _answer_sets(kb: upperback.KnowledgeBase, n: int, seed: int = 7) -> list[dict[str, bool]]:
+def _answer_sets(kb: upperback.KnowledgeBase, n: int, seed: int = 7) -> list[dict[str, object]]:
+    """Partial checklists; half give the age (the "aged N or older" answers follow from it)."""
     rng = random.Random(seed)
-    ids = sorted(kb.findings)
-    return [{f: rng.random() < 0.3 for f in ids if rng.random() < 0.6} for _ in range(n)]
+    ids = sorted(f for f, x in kb.findings.items() if x.min_age is None)
+    out: list[dict[str, object]] = []
+    for _ in range(n):
+        answers: dict[str, object] = {f: rng.random() < 0.3 for f in ids if rng.random() < 0.6}
+        if rng.random() < 0.5:
+            answers["age"] = rng.randint(18, 95)
+        out.append(answers)
+    return out
 
 
 def main() -> None:

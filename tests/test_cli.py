@@ -98,7 +98,7 @@ def test_assess_bad_age_names_the_key_not_the_value(capsys: pytest.CaptureFixtur
     f = tmp_path / "a.json"
     f.write_text(json.dumps({"age": 157}))
     code, _, err = run(capsys, "assess", "--answers", str(f), "--json")
-    assert code == 2
+    assert code == 1
     assert "age must be a whole number" in err
     assert "157" not in err
 

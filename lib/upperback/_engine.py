@@ -23,6 +23,7 @@ from ._rules import (
     decide,
     floor_rank,
     log_odds,
+    prior_logits,
     priors_for,
     rule_status,
     rule_status_subset,
@@ -268,8 +269,8 @@ class _Index:
     contraindications: Mapping[str, tuple[m.Contraindication, ...]]
     children: Mapping[str, tuple[str, ...]]
     order: Mapping[str, int]  # checklist position of each finding
-    #: condition -> ((finding id, evidence if yes, evidence if no), ...): built once
-    evidence: Mapping[str, tuple[tuple[str, Evidence, Evidence], ...]]
+    #: finding -> ((condition id, evidence if yes, evidence if no), ...): built once
+    evidence_by_finding: Mapping[str, tuple[tuple[str, Evidence, Evidence], ...]]
 
 
 _INDEXES: WeakKeyDictionary[m.KnowledgeBase, _Index] = WeakKeyDictionary()
@@ -295,13 +296,14 @@ def _index(kb: m.KnowledgeBase) -> _Index:
             contraindications=group(kb.contraindications, "treatment_id"),
             children=MappingProxyType({k: tuple(v) for k, v in children.items()}),
             order={f.finding_id: i for i, f in enumerate(kb.findings_in_order())},
-            evidence=MappingProxyType({
-                cid: tuple(
-                    (x.finding_id, *(Evidence(x.finding_id, kb.findings[x.finding_id].label, v,
-                                              x.lr_positive if v else x.lr_negative, x.basis,
-                                              x.note, x.source_id) for v in (True, False)))
+            evidence_by_finding=MappingProxyType({
+                fid: tuple(
+                    (x.condition_id, *(Evidence(x.finding_id, kb.findings[x.finding_id].label,
+                                                v, x.lr_positive if v else x.lr_negative,
+                                                x.basis, x.note, x.source_id)
+                                       for v in (True, False)))
                     for x in links)
-                for cid, links in group(kb.condition_findings, "condition_id").items()
+                for fid, links in group(kb.condition_findings, "finding_id").items()
             }),
         )
         _INDEXES[kb] = idx
@@ -499,28 +501,32 @@ def _candidates(
     probability: Mapping[str, float], raising: set[str], lo: int, hi: int,
 ) -> tuple[Candidate, ...]:
     priors = priors_for(kb, lo, hi)
+    # Walk the answers, not every link: a checklist answers a fraction of the findings.
+    moved: dict[str, tuple[list[Evidence], list[Evidence]]] = {}
+    for fid, v in given.items():
+        for cid, if_yes, if_no in idx.evidence_by_finding.get(fid, ()):
+            e = if_yes if v else if_no
+            lr = e.likelihood_ratio
+            if lr > 1:
+                moved.setdefault(cid, ([], []))[0].append(e)
+            elif lr < AGAINST_BELOW or (v and lr < 1):
+                moved.setdefault(cid, ([], []))[1].append(e)
+    rank = {b: i for i, b in enumerate(m.BASES)}
+    none: tuple[list[Evidence], list[Evidence]] = ([], [])
 
     def one(cid: str) -> Candidate:
         c = kb.conditions[cid]
         prior = priors[cid]
-        supporting, against = [], []
-        for fid, if_yes, if_no in idx.evidence.get(cid, ()):
-            v = given.get(fid)
-            if v is None:
-                continue
-            e = if_yes if v else if_no
-            lr = e.likelihood_ratio
-            if lr > 1:
-                supporting.append(e)
-            elif lr < AGAINST_BELOW or (v and lr < 1):
-                against.append(e)
-        supporting.sort(key=lambda e: -e.likelihood_ratio)
-        against.sort(key=lambda e: e.likelihood_ratio)
-        weakest = min(m.BASES.index(prior.basis),
-                      *(m.BASES.index(e.basis) for e in supporting),
-                      *(m.BASES.index(e.basis) for e in against), len(m.BASES) - 1)
-        subs = sorted((one(k) for k in idx.children.get(cid, ())),
-                      key=lambda s: (-s.probability, s.condition_id))
+        supporting, against = moved.get(cid, none)
+        weakest = rank[prior.basis]
+        if supporting or against:
+            supporting = sorted(supporting, key=lambda e: (-e.likelihood_ratio, e.finding_id))
+            against = sorted(against, key=lambda e: (e.likelihood_ratio, e.finding_id))
+            weakest = min([weakest, *(rank[e.basis] for e in supporting),
+                           *(rank[e.basis] for e in against)])
+        kids = idx.children.get(cid)
+        subs = sorted((one(k) for k in kids), key=lambda s: (-s.probability, s.condition_id)
+                      ) if kids else ()
         return Candidate(
             cid, c.name, c.group, c.parent, c.icd10cm, probability[cid], prior.prior,
             prior.basis, prior.source_id, m.BASES[weakest], tuple(supporting),
@@ -528,12 +534,13 @@ def _candidates(
             c.prognosis_source_id, c.source_id, tuple(subs))
 
     def top(c: Candidate) -> float:
-        return max([c.probability, *(top(s) for s in c.subtypes)])
+        return max([c.probability, *(top(s) for s in c.subtypes)]) if c.subtypes else (
+            c.probability)
 
     roots = [one(cid) for cid, c in kb.conditions.items() if not c.parent]
     # Deterministic: most likely first (a parent ranks by its likeliest subtype), then id.
-    roots.sort(key=lambda c: (-top(c), c.condition_id))
-    return tuple(roots)
+    keyed = sorted(((-top(c), c.condition_id, c) for c in roots), key=lambda t: t[:2])
+    return tuple(t[2] for t in keyed)
 
 
 def _cant_miss(candidates: tuple[Candidate, ...]) -> tuple[Candidate, ...]:
@@ -654,6 +661,7 @@ def _would_change(
                     default=-1)
     open_count = status.count(OPEN)
     floor_now = floor_rank(plan, odds)
+    priors_now = prior_logits(plan, *age_interval(plan, given, checked.age))
     see_provider = m.urgency_rank("see_provider")
     out = []
     for fid in plan.finding_ids:
@@ -667,11 +675,14 @@ def _would_change(
             if s == FIRED:
                 top = max(top, plan.rule_rank[i])
         if fid in plan.min_age:  # the age band of the prior may change too
-            trial = {**given, fid: True}
-            lo, hi = age_interval(plan, trial, None)
+            lo, hi = age_interval(plan, {**given, fid: True}, None)
             if lo > hi:
                 continue  # a yes here would contradict another age answer
-            top = max(top, floor_rank(plan, log_odds(kb, plan, trial, checked.age)))
+            new = prior_logits(plan, lo, hi)
+            shifted = [x - a + b for x, a, b in zip(odds, priors_now, new, strict=True)]
+            for ci, lpos, lneg in links:  # and its own links, if a cause has any
+                shifted[ci] += lpos - (lneg if given.get(fid) is False else 0.0)
+            top = max(top, floor_rank(plan, shifted))
         else:
             # a floor's links only raise it on a yes (validated), so only the linked causes'
             # floors can newly apply

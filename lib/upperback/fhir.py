@@ -28,7 +28,7 @@ from importlib import resources
 from types import MappingProxyType
 from typing import Any
 
-from ._engine import Assessment, check_answers
+from ._engine import Assessment, check_patient
 from ._errors import AnswerError, InputFileError
 from ._model import DISCLAIMER, Finding, KnowledgeBase, urgency_rank
 
@@ -117,7 +117,7 @@ def _slug(text: str) -> str:
 def accepts_demographics(kb: KnowledgeBase) -> bool:
     """True when the engine takes `age` and `sex` answers beside the findings."""
     try:
-        check_answers({AGE: 50, SEX: _SEXES[0]}, kb)
+        check_patient({AGE: 50, SEX: _SEXES[0]}, kb)
     except AnswerError:
         return False
     return True
