@@ -55,7 +55,6 @@ ACCESS_ORDER: Mapping[str, int] = MappingProxyType(
 #: Points for naming the engine's urgency in the case quiz (each expected cause is worth one).
 URGENCY_POINTS = 2
 
-_TABLES = ("teaching_cases", "teaching_case_answers", "teaching_case_causes")
 
 
 def urgency_label(urgency: str) -> str:
@@ -80,6 +79,14 @@ def cite(kb: m.KnowledgeBase, source_id: str | None) -> str:
 
 # --- Teaching cases -------------------------------------------------------------------------
 
+#: teaching_cases.csv holds one row per case (the form a teacher fills). Its `answers` cell
+#: lists the story's checklist answers as "finding_id=yes; finding_id=no"; `other_red_flags`
+#: says what happened to the red-flag questions not listed: "no" (asked, answered no) or
+#: "unasked" (the story leaves them open); `expected_causes` lists condition ids, "; " apart.
+CASES_FILE = "teaching_cases.csv"
+OTHER_RED_FLAGS = ("no", "unasked")
+
+
 @dataclass(frozen=True)
 class TeachingCase:
     """A patient story, the checklist answers it implies and the causes a learner should name."""
@@ -95,31 +102,122 @@ class TeachingCase:
     expected_causes: tuple[str, ...]
 
 
+def parse_answers(text: str) -> dict[str, bool]:
+    """"a=yes; b=no" -> {"a": True, "b": False}. Raises ValueError saying what to write."""
+    out: dict[str, bool] = {}
+    for part in (p.strip() for p in text.split(";")):
+        if not part:
+            continue
+        fid, sep, value = (x.strip() for x in part.partition("="))
+        if not sep or value.lower() not in ("yes", "no") or not fid:
+            raise ValueError(f"'{part}' is not an answer: write finding_id=yes or finding_id=no,"
+                             " separated by ';'")
+        if fid in out:
+            raise ValueError(f"'{fid}' is answered twice: keep one answer")
+        out[fid] = value.lower() == "yes"
+    return out
+
+
+def format_answers(answers: Mapping[str, bool]) -> str:
+    """The inverse of `parse_answers`, in the given order."""
+    return "; ".join(f"{f}={'yes' if v else 'no'}" for f, v in answers.items())
+
+
+def screen_findings(kb: m.KnowledgeBase) -> set[str]:
+    """Every finding some triage rule asks about: the red-flag screen."""
+    return {f for r in kb.rules.values() for f in r.findings}
+
+
+def expand_answers(kb: m.KnowledgeBase, listed: Mapping[str, bool],
+                   other_red_flags: str) -> dict[str, bool]:
+    """The answers a case gives the engine: those listed, plus, when `other_red_flags` is "no",
+    every other red-flag question answered no (age bands consistent with the listed ones)."""
+    answers = dict(listed)
+    if other_red_flags == "no":
+        for f in screen_findings(kb):
+            answers.setdefault(f, False)
+        answers = _consistent_ages(kb, answers, keep=set(listed))
+    return answers
+
+
+def _case_row(kb: m.KnowledgeBase, r: Mapping[str, object], line: int,
+              problems: list[Problem]) -> TeachingCase | None:
+    cid = str(r["case_id"])
+
+    def bad(column: str, message: str) -> None:
+        problems.append(Problem(CASES_FILE, f"case '{cid}': {message}", line, column,
+                                str(r.get(column, ""))))
+
+    try:
+        listed = parse_answers(str(r.get("answers") or ""))
+    except ValueError as exc:
+        bad("answers", str(exc))
+        return None
+    unknown = [f for f in listed if f not in kb.findings]
+    if unknown:
+        bad("answers", f"unknown finding id {', '.join(unknown)}: use an id from findings.csv "
+            "(`upperback findings` lists them)")
+    if not any(listed.values()):
+        bad("answers", "no finding is answered yes: say what the story tells the checklist")
+    other = str(r.get("other_red_flags") or "")
+    if other not in OTHER_RED_FLAGS:
+        bad("other_red_flags", f"write one of {', '.join(OTHER_RED_FLAGS)}")
+    causes = tuple(dict.fromkeys(c.strip() for c in str(r.get("expected_causes") or "")
+                                 .split(";") if c.strip()))
+    wrong = [c for c in causes if c not in kb.conditions]
+    if wrong or not causes:
+        bad("expected_causes", (f"unknown condition id {', '.join(wrong)}" if wrong else
+                                "no cause given") + ": list condition ids from conditions.csv "
+            "separated by ';' (`upperback conditions` lists them)")
+    if unknown or wrong or not causes or other not in OTHER_RED_FLAGS or not any(listed.values()):
+        return None
+    return TeachingCase(
+        case_id=cid, display_order=int(str(r["display_order"])), title=str(r["title"]),
+        vignette=str(r["vignette"]),
+        expected_urgency=str(r["expected_urgency"]),  # type: ignore[arg-type]
+        teaching_point=str(r["teaching_point"]), source_id=str(r["source_id"]),
+        answers=MappingProxyType(expand_answers(kb, listed, other)), expected_causes=causes)
+
+
+def read_cases(kb: m.KnowledgeBase) -> tuple[tuple[TeachingCase, ...], list[Problem]]:
+    """The cases that parse, in display order, and the problems of those that do not."""
+    if "teaching_cases" not in kb.extra_tables:
+        return (), [Problem("datapackage.json", "resource 'teaching_cases' is not declared, so "
+                            "there are no teaching cases: restore it (and its CSV) from version "
+                            "control")]
+    problems: list[Problem] = []
+    cases = [c for i, r in enumerate(kb.extra_tables["teaching_cases"])
+             if (c := _case_row(kb, r, i + 2, problems)) is not None]
+    return tuple(sorted(cases, key=lambda c: (c.display_order, c.case_id))), problems
+
+
 def load_cases(kb: m.KnowledgeBase) -> tuple[TeachingCase, ...]:
-    """The teaching cases in display order, from the knowledge base's extra tables."""
-    missing = [t for t in _TABLES if t not in kb.extra_tables]
-    if missing:
-        raise KnowledgeBaseError([Problem(
-            "datapackage.json", f"resource '{t}' is not declared, so there are no teaching "
-            "cases: restore it (and its CSV) from version control") for t in missing], kb.folder)
-    answers: dict[str, dict[str, bool]] = defaultdict(dict)
-    for r in kb.extra_tables["teaching_case_answers"]:
-        answers[str(r["case_id"])][str(r["finding_id"])] = bool(r["answer"])
-    causes: dict[str, list[str]] = defaultdict(list)
-    for r in kb.extra_tables["teaching_case_causes"]:
-        causes[str(r["case_id"])].append(str(r["condition_id"]))
-    cases = [
-        TeachingCase(
-            case_id=str(r["case_id"]), display_order=int(str(r["display_order"])),
-            title=str(r["title"]), vignette=str(r["vignette"]),
-            expected_urgency=str(r["expected_urgency"]),  # type: ignore[arg-type]
-            teaching_point=str(r["teaching_point"]), source_id=str(r["source_id"]),
-            answers=MappingProxyType(answers.get(str(r["case_id"]), {})),
-            expected_causes=tuple(causes.get(str(r["case_id"]), ())),
-        )
-        for r in kb.extra_tables["teaching_cases"]
-    ]
-    return tuple(sorted(cases, key=lambda c: (c.display_order, c.case_id)))
+    """The teaching cases in display order. Raises KnowledgeBaseError naming the row and the
+    column of every case that cannot be read."""
+    cases, problems = read_cases(kb)
+    if problems:
+        raise KnowledgeBaseError(problems, kb.folder)
+    return cases
+
+
+def case_problems(kb: m.KnowledgeBase) -> list[Problem]:
+    """What `upperback validate` reports about the teaching cases: rows that cannot be read,
+    and cases whose expected urgency the engine does not give (they would teach the wrong
+    answer), each naming the case, its line and the column to fix. A knowledge base without
+    teaching cases has nothing to check here."""
+    if "teaching_cases" not in kb.extra_tables:
+        return []
+    cases, problems = read_cases(kb)
+    lines = {str(r["case_id"]): i + 2 for i, r in enumerate(kb.extra_tables.get(
+        "teaching_cases", ()))}
+    for case in cases:
+        got = assess(case.answers, kb).urgency
+        if got != case.expected_urgency:
+            problems.append(Problem(
+                CASES_FILE, f"case '{case.case_id}' expects {case.expected_urgency} but the "
+                f"engine gives {got} for its answers: fix its answers or its expected_urgency",
+                lines.get(case.case_id), "expected_urgency", case.expected_urgency))
+    return problems
 
 
 @dataclass(frozen=True)
