@@ -31,7 +31,15 @@ install: $(STAMP)
 # lock file and installed locally: no CDN at test time.
 NPM_STAMP := tests/fhir/node_modules/.installed
 $(NPM_STAMP): tests/fhir/package.json tests/fhir/package-lock.json
-	@command -v npm >/dev/null || { echo "The FHIR tests need Node.js 20+ and npm (e.g. 'apt-get install -y nodejs npm'); then run 'make test' again." >&2; exit 1; }
+	@if ! command -v npm >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing Debian's nodejs and npm for the FHIR tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; \
+	  else \
+	    echo "The FHIR tests need Node.js 20+ and npm: run 'sudo apt-get install -y nodejs npm', then 'make test' again." >&2; \
+	    exit 1; \
+	  fi; \
+	fi
 	cd tests/fhir && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 	@touch $@
 

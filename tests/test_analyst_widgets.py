@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import pytest
 
-from upperback import DISCLAIMER
+from upperback import DISCLAIMER, URGENCIES
 from upperback.analyst_widgets import data_dictionary_app, editor_app, impact_app
 
 DATA = Path(__file__).resolve().parents[1] / "data"
+#: The level just below emergency (see_provider today; urgent once the engine has six levels).
+LOWER = URGENCIES[URGENCIES.index("emergency") + 1]
 
 
 @pytest.fixture
 def app(data_copy: Path, tmp_path: Path):  # type: ignore[no-untyped-def]
-    a = editor_app(data_copy, backup_root=tmp_path / "backups", changelog=tmp_path / "log.md")
+    a = editor_app(data_copy, backup_root=tmp_path / "backups")
     yield a
     a.copy.close()
 
@@ -28,10 +31,12 @@ def test_edit_diff_impact_publish_restore(app, data_copy: Path) -> None:  # type
     before = (data_copy / "triage_rules.csv").read_bytes()
     app.table.value = "triage_rules"
     assert list(app.frame.columns)[:2] == ["rule_id", "urgency"]
-    first = app.frame["rule_id"].iloc[0]
-    app.grid.set_cell_value_by_index("label", 0, "Chest pain, pressure or tightness")
+    first, label = app.frame["rule_id"].iloc[0], app.frame["label"].iloc[0]
+    app.grid.set_cell_value_by_index("label", 0, "Numbness, saddle or legs")
     app.diff_button.click()
-    assert f"changed {first}: label" in app.diff_view.value
+    assert f"changed {first} (line 2)" in app.diff_view.value
+    assert (f"label: <del>{html.escape(label)}</del> &rarr; <ins>Numbness, saddle or legs</ins>"
+            in app.diff_view.value)
     app.impact_button.click()
     assert "0 of 2000 patients change urgency" in app.impact_view.value
     app.note.value = "wording"
@@ -110,10 +115,30 @@ def test_impact_app(data_copy: Path, tmp_path: Path) -> None:
     assert "ub-error" in i.message.value
 
 
-def test_editor_backups_and_changelog_follow_the_published_folder(data_copy: Path) -> None:
+def test_editor_history_follows_the_published_folder(data_copy: Path) -> None:
     a = editor_app(data_copy)
     try:
         assert a.backup_root == data_copy.parent / "kb-backups"
-        assert a.copy.changelog == data_copy.parent / "kb-changelog.md"
     finally:
         a.copy.close()
+
+
+def test_protected_downgrade_needs_the_signoff_field(app, data_copy: Path) -> None:  # type: ignore[no-untyped-def]
+    before = (data_copy / "triage_rules.csv").read_bytes()
+    app.table.value = "triage_rules"
+    row = list(app.frame["rule_id"]).index("em_cancer_balance")
+    app.grid.set_cell_value_by_index("urgency", row, LOWER)
+    app.table.value = "safety_cases"
+    row = list(app.frame["case_id"]).index("case_em_cancer_balance")
+    app.grid.set_cell_value_by_index("min_urgency", row, LOWER)
+    app.impact_button.click()
+    assert "NEEDS CLINICAL SIGN-OFF" in app.impact_view.value
+    assert "case case_em_cancer_balance" in app.impact_view.value  # its urgency drops
+    app.note.value = "NICE review"
+    app.publish_button.click()
+    assert "clinical sign-off" in app.publish_view.value
+    assert (data_copy / "triage_rules.csv").read_bytes() == before
+    app.signoff.value = "Dr Lee"
+    app.publish_button.click()
+    assert "Signed off by Dr Lee" in app.publish_view.value
+    assert "Dr Lee" in (data_copy / "changelog.csv").read_text(encoding="utf-8")

@@ -32,8 +32,10 @@ def test_diff_text_and_json(capsys: pytest.CaptureFixture[str], data_copy: Path)
     code, out, _ = run(capsys, "diff", str(DATA), str(data_copy), "--json")
     assert code == 0
     tables = json.loads(out)["tables"]
-    assert tables["triage_rules"]["changed"] == [{"key": "em_saddle_or_leg_numbness",
-                                                  "columns": ["label"]}]
+    assert tables["triage_rules"]["changed"] == [{
+        "key": "em_saddle_or_leg_numbness", "line": 2, "columns": ["label"],
+        "cells": [{"column": "label", "old": "Saddle or leg numbness", "new": "Saddle numbness"}]}]
+    assert json.loads(out)["protected"] == []
 
 
 def test_diff_missing_folder(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -220,3 +220,17 @@ def test_every_section_escapes_text(kb: KnowledgeBase) -> None:
 def test_cause_cites_the_sources_of_its_scoring_links(kb: KnowledgeBase) -> None:
     html = _render.causes_html(upperback.assess({"flank_pain_or_blood_in_urine": True}, kb), kb)
     assert "NIDDK (kidney stones)" in html
+
+
+def test_banner_names_the_cause_that_raised_it_with_threshold_and_basis(
+        kb: KnowledgeBase) -> None:
+    everything_no = {f: False for f, x in kb.findings.items()
+                     if x.min_age is None and f != "acute_onset"}
+    a = upperback.assess({**everything_no, "osteoporosis": True, "age": 68}, kb)
+    assert a.raised_by
+    html = _render.banner_html(a, kb, _render.REPORT)
+    cause = kb.conditions[a.raised_by[0]]
+    assert "Raised by a likely cause:" in html
+    assert escape(cause.name) in html
+    assert f"past the {round((cause.urgency_threshold or 0) * 100)}%" in html
+    assert "threshold: expert estimate" in html

@@ -1,4 +1,5 @@
-"""Analyst commands (diff, synth-cohort, cohort-triage, impact): registered by `cli.py`."""
+"""Analyst commands (diff, synth-cohort, cohort-triage, impact, publish, history, restore):
+registered by `cli.py`."""
 
 from __future__ import annotations
 
@@ -14,13 +15,31 @@ from .cli import _add_data, _print_json
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from .kbdiff import diff_folders
+    from ._errors import KnowledgeBaseError
+    from ._loader import load_knowledge_base
+    from .kbdiff import ProtectedChange, diff_folders, protected_changes, signoffs, unsigned
 
     diff = diff_folders(args.old_dir, args.new_dir)
+    changes: tuple[ProtectedChange, ...] | None
+    missing: tuple[ProtectedChange, ...] | None
+    try:  # protected changes are judged on valid knowledge bases only
+        old, new = load_knowledge_base(args.old_dir), load_knowledge_base(args.new_dir)
+        changes = protected_changes(old, new)
+        missing = unsigned(changes, signoffs(old, new))
+    except KnowledgeBaseError:
+        changes = missing = None
     if args.json:
-        _print_json(diff.to_dict())
-    else:
-        print(diff.summary())
+        _print_json({**diff.to_dict(), "protected": None if changes is None else [
+            {"item": c.token, "change": c.change, "signed_off": c not in (missing or ())}
+            for c in changes]})
+        return 0
+    print(diff.summary())
+    if changes is None:
+        print("(protected rules not checked: a folder does not validate; run `upperback "
+              "validate --data DIR`)")
+    for c in changes or ():
+        print(f"PROTECTED {c}" + ("  NEEDS CLINICAL SIGN-OFF" if c in (missing or ())
+                                  else "  (signed off)"))
     return 0
 
 
@@ -69,6 +88,71 @@ def cmd_impact(args: argparse.Namespace) -> int:
     return 0
 
 
+def _signoff(args: argparse.Namespace) -> Any:
+    from .publish import SignOff
+
+    return SignOff(args.signoff_by, args.reason or "") if args.signoff_by else None
+
+
+def _report(result: Any, as_json: bool) -> int:
+    if as_json:
+        _print_json({"published": result.published, "message": result.message,
+                     "old_version": result.old_version, "new_version": result.new_version,
+                     "backup": result.backup.name if result.backup else None,
+                     "protected": [str(c) for c in result.protected],
+                     "problems": [{"file": p.file, "line": p.line, "column": p.column,
+                                   "value": p.value, "message": p.message}
+                                  for p in result.problems]})
+    else:
+        print(result.message, file=sys.stdout if result.published else sys.stderr)
+        for p in result.problems:
+            print(f"- {p}", file=sys.stderr)
+    refused = not result.published and (result.problems or result.message.startswith("Not"))
+    return 1 if refused else 0
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    from .publish import publish_folder
+
+    return _report(publish_folder(args.source, args.data, reason=args.reason, editor=args.editor,
+                                  base_version=args.base_version, signoff=_signoff(args),
+                                  dry_run=args.dry_run), args.json)
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from ._loader import default_data_dir
+    from .publish import default_backup_root, list_backups
+
+    root = default_backup_root(args.data or default_data_dir())
+    backups = list_backups(root)
+    if args.json:
+        _print_json([{"name": b.name, "version": b.version} for b in backups])
+    elif not backups:
+        print(f"no earlier versions in {root}")
+    else:
+        print(f"earlier published versions in {root}, newest first:")
+        for b in backups:
+            print(f"  {b.name}  {b.version}")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from .publish import restore_backup
+
+    return _report(restore_backup(args.name, args.data, note=args.reason, editor=args.editor,
+                                  signoff=_signoff(args)), args.json)
+
+
+def _add_who(p: Any, reason_required: bool) -> None:
+    p.add_argument("--reason", required=reason_required, metavar="TEXT",
+                   help="why (recorded in changelog.csv; the clinical reason when signed off)")
+    p.add_argument("--editor", metavar="NAME", help="who publishes (default: your login name)")
+    p.add_argument("--signoff-by", metavar="NAME",
+                   help="clinician signing off a deleted or weakened protected (emergency-level) "
+                   "rule or safety case")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+
 def register(sub: Any) -> None:
     """Add the analyst subcommands to the `upperback` parser (see issue 6)."""
     p = sub.add_parser("diff", help="rows added, removed and changed between two knowledge bases")
@@ -100,3 +184,24 @@ def register(sub: Any) -> None:
     p.add_argument("--cohort", required=True, metavar="FILE", type=Path)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=cmd_impact)
+
+    p = sub.add_parser("publish", help="make a knowledge-base folder the published one (locked, "
+                       "validated, all files at once, history kept)")
+    p.add_argument("source", metavar="SOURCE", type=Path, help="the edited knowledge-base folder")
+    p.add_argument("--base-version", metavar="VERSION",
+                   help="the published version SOURCE was copied from: refused if it moved on")
+    p.add_argument("--dry-run", action="store_true", help="run every check, write nothing")
+    _add_who(p, reason_required=True)
+    _add_data(p)
+    p.set_defaults(handler=cmd_publish)
+
+    p = sub.add_parser("history", help="earlier published versions (restorable)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    _add_data(p)
+    p.set_defaults(handler=cmd_history)
+
+    p = sub.add_parser("restore", help="publish an earlier version again (see `history`)")
+    p.add_argument("name", metavar="NAME", help="a name listed by `upperback history`")
+    _add_who(p, reason_required=False)
+    _add_data(p)
+    p.set_defaults(handler=cmd_restore)

@@ -215,10 +215,11 @@ def _differential_checks(kb: m.KnowledgeBase, lines: dict[str, dict[str, int]]) 
                 f"'{c.condition_id}' has no all-ages prior: add a row {c.condition_id},{lo},{hi},"
                 "... to condition_priors.csv (with its basis and source)", c.condition_id)
         banded = any((p.age_min, p.age_max) != (lo, hi) for p in rows)
-        if (c.min_urgency is None) != (c.urgency_threshold is None):
+        if not ((c.min_urgency is None) == (c.urgency_threshold is None)
+                == (c.threshold_basis is None) == (c.threshold_source_id is None)):
             add("conditions", c.condition_id, "urgency_threshold",
-                f"'{c.condition_id}': min_urgency and urgency_threshold go together: fill both "
-                "or neither")
+                f"'{c.condition_id}': min_urgency, urgency_threshold, threshold_basis and "
+                "threshold_source_id go together: fill all four or none")
         for x in kb.condition_findings:
             if x.condition_id != c.condition_id:
                 continue

@@ -62,6 +62,8 @@ class Condition:
     cant_miss: bool
     min_urgency: Urgency | None
     urgency_threshold: float | None
+    threshold_basis: Basis | None
+    threshold_source_id: str | None
     prognosis: str
     prognosis_source_id: str
     source_id: str

@@ -145,11 +145,14 @@ def banner_html(a: Assessment, kb: KnowledgeBase, face: Face = SCREEN) -> str:
         parts.append("<div class='ub-raised-by'><strong>Raised by a likely cause:</strong><ul>")
         for cid in a.raised_by:
             c = names[cid]
+            cond = kb.conditions[cid]
             parts.append(f"<li><strong>{escape(c.name)}</strong> is estimated at "
-                         f"{_percent(c.probability)}, past the level at which it needs "
-                         f"{_urgency(c.min_urgency or a.urgency).lower()} "
-                         f"({escape(BASIS_WORDS.get(c.basis, c.basis))}). "
-                         f"{_cite(kb, c.prior_source_id, face)}</li>")
+                         f"{_percent(c.probability)} ({escape(BASIS_WORDS.get(c.basis, c.basis))})"
+                         f", past the {_percent(cond.urgency_threshold or 0)} at which it needs "
+                         f"{_urgency(c.min_urgency or a.urgency).lower()} (threshold: "
+                         f"{escape(BASIS_WORDS.get(cond.threshold_basis or '', ''))}). "
+                         f"{_cite(kb, c.prior_source_id, face)} "
+                         f"{_cite(kb, cond.threshold_source_id, face)}</li>")
         parts.append("</ul></div>")
     if not a.emergency_screen_complete:
         n = len(a.unanswered_emergency)

@@ -88,8 +88,94 @@ def read_descriptor(folder: Path) -> PackageSpec:
     return PackageSpec(version, tables, raw)
 
 
+#: A knowledge-base table is hand-curated: far below this. A bigger file is the wrong file, and
+#: refusing it at once keeps `validate` fast on junk (frictionless would take minutes).
+MAX_TABLE_BYTES = 5_000_000
+#: More rows of the wrong width than this and the file is not the table it claims to be.
+MAX_BAD_ROWS = 20
+#: Problems shown per file (the rest are counted), so junk gives a short, readable report.
+MAX_PROBLEMS_PER_FILE = 25
+#: Byte-order mark that Excel's "CSV UTF-8" writes: accepted everywhere, kept on save.
+BOM = "\ufeff"
+
+
+def _lines_of(text: str) -> list[str]:
+    return text.splitlines(keepends=True)
+
+
+def _scan(table: TableSpec, text: str) -> list[Problem]:
+    """Header and quoting problems, each reported once, in plain words (see `_prepass`)."""
+    path = table.path
+    declared = [f.name for f in table.fields]
+    lines = _lines_of(text.removeprefix(BOM))
+    reader = csv.reader(lines, strict=True)
+    try:
+        header = next(reader, [])
+    except csv.Error:
+        return [Problem(path, "the header row has an unclosed quote (\"): the header is the "
+                        "column names separated by commas: " + ",".join(declared), line=1)]
+    problems: list[Problem] = []
+    last = max((i + 1 for i, h in enumerate(header) if h.strip()), default=0)
+    named, trailing = header[:last], len(header) - last
+    if trailing:
+        problems.append(Problem(
+            path, f"the header ends with {trailing} empty column{'s' * (trailing != 1)} after "
+            f"'{named[-1] if named else ''}' (a spreadsheet adds them when cells to the right "
+            "were touched): delete those columns and save again", line=1))
+    for i, name in enumerate(named):
+        if not name.strip():
+            problems.append(Problem(path, f"column {i + 1} of the header has no name: name it "
+                                    "or delete the column", line=1))
+        elif name not in declared:
+            problems.append(Problem(path, f"column '{name}' is not declared in {DESCRIPTOR}: "
+                                    "remove it, or declare it there", line=1, column=name))
+        elif named.index(name) != i:
+            problems.append(Problem(path, f"the column '{name}' appears twice: keep one",
+                                    line=1, column=name))
+    if problems:
+        for name in declared:
+            if name not in named:
+                problems.append(Problem(path, f"column '{name}' is missing: add it back (every "
+                                        "declared column is required)", line=1, column=name))
+        return problems  # every row would look wrong against a wrong header: fix it first
+    width = len(header)
+    bad: list[int] = []
+    rows = 0
+    end = reader.line_num
+    while True:
+        start = end + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error:
+            return [_open_quote(path, start, max(reader.line_num, start))]
+        end = reader.line_num
+        rows += 1
+        if row and len(row) != width:
+            if end > start and '"' in lines[start - 1]:
+                # A cell that runs over several lines and leaves the row the wrong width: a
+                # quote opened on `start` and closed only by a later cell's quote.
+                return [_open_quote(path, start, end)]
+            bad.append(start)
+    if len(bad) > MAX_BAD_ROWS:
+        shown = ", ".join(map(str, bad[:5]))
+        problems.append(Problem(
+            path, f"{len(bad)} of {rows} rows do not have the {width} cells of the header "
+            f"(lines {shown}, ...): this does not look like the table {table.name}; restore the "
+            "file from version control or a backup"))
+    return problems
+
+
+def _open_quote(path: str, start: int, end: int) -> Problem:
+    return Problem(path, f"a quote (\") opens a cell on line {start} and is not closed on that "
+                   f"line, so lines {start} to {end} run together: add the closing quote, or "
+                   "remove the stray one", line=start)
+
+
 def _prepass(folder: Path, spec: PackageSpec) -> list[Problem]:
-    """Problems frictionless reports poorly: missing, undeclared, empty or non-UTF-8 files."""
+    """Problems frictionless reports poorly: missing, undeclared, empty, huge or non-UTF-8
+    files, Excel's trailing empty columns, undeclared columns, unclosed quotes and junk."""
     problems: list[Problem] = []
     declared = {t.path for t in spec.tables.values()}
     for extra in sorted(p.name for p in folder.glob("*.csv") if p.name not in declared):
@@ -101,24 +187,32 @@ def _prepass(folder: Path, spec: PackageSpec) -> list[Problem]:
             problems.append(Problem(table.path, f"missing: {DESCRIPTOR} declares it; restore the "
                                     "file or remove its resource from the descriptor"))
             continue
+        size = path.stat().st_size
+        if size > MAX_TABLE_BYTES:
+            problems.append(Problem(table.path, f"is {size / 1e6:.0f} MB, too big for a "
+                                    f"knowledge-base table (at most {MAX_TABLE_BYTES / 1e6:.0f} "
+                                    "MB): is it the right file? Restore it from version control"))
+            continue
         data = path.read_bytes()
-        if not data.strip():
+        if not data.strip() or data.strip() == BOM.encode():
             problems.append(Problem(table.path, "the file is empty: it needs at least the header "
                                     "row " + ",".join(f.name for f in table.fields)))
             continue
         try:
-            data.decode("utf-8")
+            text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
             line = data[: exc.start].count(b"\n") + 1
             problems.append(Problem(
                 table.path, f"is not UTF-8 (byte 0x{data[exc.start]:02x}): save the file as "
                 "UTF-8 in your editor or spreadsheet (\"CSV UTF-8\")", line=line))
+            continue
+        problems += _scan(table, text)
     return problems
 
 
 _PLAIN = {
     "missing-label": "column '{field}' is missing: add it back (every declared column is required)",
-    "extra-label": "column '{cell}' is not declared in datapackage.json: remove it or declare it",
+    "extra-label": "column '{label}' is not declared in datapackage.json: remove it or declare it",
     "missing-cell": "the row has too few cells: check for a missing comma",
     "extra-cell": "the row has too many cells: check for an unquoted comma in a text cell",
     "blank-row": "the row is blank: delete it",
@@ -165,7 +259,8 @@ def _plain(err: Any, table: TableSpec | None) -> str:
                 "add the missing row there first")
     if etype in _PLAIN:
         key = ", ".join(str(c) for c in (getattr(err, "cells", None) or [cell]))
-        return _PLAIN[etype].format(field=field, cell=cell, key=key, note=err.note)
+        return _PLAIN[etype].format(field=field, cell=cell, key=key, note=err.note,
+                                    label=getattr(err, "label", None) or cell)
     return f"{err.title}: {err.note}"
 
 
@@ -176,19 +271,22 @@ def validate_schema(folder: Path, spec: PackageSpec) -> list[Problem]:
     problems = _prepass(folder, spec)
     broken = {p.file for p in problems}
     reports: list[tuple[TableSpec | None, Any]] = []
+    # utf-8-sig reads a file with or without Excel's byte-order mark alike.
+    resources = [{**res, "encoding": "utf-8-sig"} for res in spec.raw["resources"]]
     if not problems:
-        package = Package(str(folder / DESCRIPTOR))
-        report = package.validate()
+        package = Package({**spec.raw, "resources": resources}, basepath=str(folder))
+        report = package.validate(limit_errors=_LIMIT_ERRORS)
         reports = [(spec.tables.get(task.name), task) for task in report.tasks]
     else:
         # A broken file would make every foreign key into it fail too: check the healthy
         # files alone (without foreign keys) so each problem is reported once, in its own file.
-        for res in spec.raw["resources"]:
+        for res in resources:
             if res["path"] in broken:
                 continue
             descriptor = {k: v for k, v in res.items() if k != "schema"}
             descriptor["schema"] = {k: v for k, v in res["schema"].items() if k != "foreignKeys"}
-            report = Resource(descriptor, basepath=str(folder)).validate()
+            report = Resource(descriptor, basepath=str(folder)).validate(
+                limit_errors=_LIMIT_ERRORS)
             reports += [(spec.tables.get(res["name"]), task) for task in report.tasks]
     for table, task in reports:
         path = table.path if table else str(task.name)
@@ -204,7 +302,27 @@ def validate_schema(folder: Path, spec: PackageSpec) -> list[Problem]:
                 value=(", ".join(map(str, err.field_cells)) if err.type == "foreign-key"
                        else None if getattr(err, "cell", None) is None else str(err.cell)),
             ))
-    return problems
+    return capped(problems)
+
+
+#: Frictionless stops collecting after this many errors (per validation run).
+_LIMIT_ERRORS = 200
+
+
+def capped(problems: list[Problem], per_file: int = MAX_PROBLEMS_PER_FILE) -> list[Problem]:
+    """At most `per_file` problems per file, then one line counting the rest: a report of junk
+    stays readable, and the first problems are the ones to fix first anyway."""
+    seen: dict[str, int] = {}
+    out: list[Problem] = []
+    for p in problems:
+        seen[p.file] = seen.get(p.file, 0) + 1
+        if seen[p.file] <= per_file:
+            out.append(p)
+    for file, n in seen.items():
+        if n > per_file:
+            out.append(Problem(file, f"... and {n - per_file} more problems in this file, not "
+                               "shown: fix the ones above first (they are often the cause)"))
+    return out
 
 
 def _convert(value: str, type_: str) -> object:
@@ -222,7 +340,7 @@ def _convert(value: str, type_: str) -> object:
 def read_table(folder: Path, table: TableSpec) -> tuple[dict[str, object], ...]:
     """Rows typed from the descriptor. Call only after `validate_schema` found no problems."""
     types = {f.name: f.type for f in table.fields}
-    with (folder / table.path).open(encoding="utf-8", newline="") as fh:
+    with (folder / table.path).open(encoding="utf-8-sig", newline="") as fh:
         return tuple(
             {k: _convert(v, types[k]) for k, v in row.items()} for row in csv.DictReader(fh)
         )

@@ -19,7 +19,7 @@ from . import _model as m
 from ._errors import Problem, UpperbackError
 from ._loader import default_data_dir, load_knowledge_base
 from ._schema import read_descriptor
-from .editor import PublishResult, WorkingCopy, list_backups, restore_backup
+from .editor import PublishResult, SignOff, WorkingCopy, list_backups, restore_backup
 from .kbdiff import Impact, KbDiff, diff_folders, folder_version, impact, impact_of_files
 
 #: Synthetic patients used to show an edit's impact (quick enough to run on every click).
@@ -71,10 +71,21 @@ def diff_html(diff: KbDiff) -> str:
     if diff.empty:
         return "<p>No differences from the published knowledge base.</p>"
     parts = [f"<p>{_e(diff.old_version)} &rarr; {_e(diff.new_version)}</p><ul class='ub-diff'>"]
+
+    def cells(pairs: Sequence[tuple[str, str]]) -> str:
+        return "; ".join(f"{_e(c)}: {_e(v)}" for c, v in pairs if v)
+
     for t in diff.tables:
-        items = [f"<li>added {_e(k)}</li>" for k in t.added]
-        items += [f"<li>removed {_e(k)}</li>" for k in t.removed]
-        items += [f"<li>changed {_e(c.key)}: {_e(', '.join(c.columns))}</li>" for c in t.changed]
+        items = [f"<li class='ub-added'>added {_e(r.key)} (line {r.line}): {cells(r.cells)}</li>"
+                 for r in t.added]
+        items += [f"<li class='ub-removed'>removed {_e(r.key)} (was line {r.line}): "
+                  f"{cells(r.cells)}</li>" for r in t.removed]
+        items += [f"<li class='ub-changed'>changed {_e(c.key)} (line {c.line}):<ul>"
+                  + "".join(f"<li>{_e(x.column)}: <del>{_e(x.old)}</del> &rarr; "
+                            f"<ins>{_e(x.new)}</ins></li>" for x in c.cells) + "</ul></li>"
+                  for c in t.changed]
+        items += [f"<li class='ub-duplicate'><b>duplicate id</b> {_e(d)}</li>"
+                  for d in t.duplicates]
         items += [f"<li>columns added: {_e(', '.join(t.columns_added))}</li>"] * bool(
             t.columns_added)
         items += [f"<li>columns removed: {_e(', '.join(t.columns_removed))}</li>"] * bool(
@@ -96,9 +107,22 @@ def impact_html(result: Impact) -> str:
                                           for n in m.URGENCIES) + "</tr>" for o in m.URGENCIES)
     rules = "".join(f"<li>{_e(r.rule_id)}: newly fires for {r.newly_fires}, no longer fires for "
                     f"{r.no_longer_fires}</li>" for r in result.rules)
+    missing = result.unsigned
+    protected = "".join(
+        f"<li>{_e(c)}{' <b>NEEDS CLINICAL SIGN-OFF</b>' if c in missing else ''}</li>"
+        for c in result.protected)
+    protected += "".join(f"<li>signed off by {_e(s.by)} on {_e(s.date)}: {_e(s.reason)}</li>"
+                         for s in result.signoffs)
+    cases = "".join(f"<li{' class=ub-downgrade' if c.downgraded else ''}>{_e(c)}</li>"
+                    for c in result.cases)
     return (head + (f"<ul>{trans}</ul>" if trans else "") +
             f"<table class='ub-crosstab'>{cross}</table>" +
-            (f"<p>Rules behind the changes:</p><ul>{rules}</ul>" if rules else ""))
+            (f"<p>Rules behind the changes:</p><ul>{rules}</ul>" if rules else "") +
+            (f"<p class='ub-protected'><b>Protected rules and safety cases changed</b> (a "
+             f"clinical sign-off is needed to publish):</p><ul>{protected}</ul>"
+             if protected else "") +
+            (f"<p>Safety and teaching cases that change (urgency, leading causes, treatments):"
+             f"</p><ul>{cases}</ul>" if cases else ""))
 
 
 def _datagrid() -> Any:
@@ -115,10 +139,9 @@ class EditorApp:
     """The knowledge-base editor: grid, add/delete, diff, impact, publish, backups."""
 
     def __init__(self, published: str | os.PathLike[str] | None = None, *,
-                 backup_root: str | os.PathLike[str] | None = None,
-                 changelog: str | os.PathLike[str] | None = None) -> None:
-        # Backups and changelog default to those of the published folder (see `editor`).
-        self.copy = WorkingCopy(published, backup_root=backup_root, changelog=changelog)
+                 backup_root: str | os.PathLike[str] | None = None) -> None:
+        # The history defaults to that of the published folder (see `upperback.publish`).
+        self.copy = WorkingCopy(published, backup_root=backup_root)
         self.backup_root = self.copy.backup_root
         self.message = w.HTML().add_class("ub-message")
         guard = _guarded(self.message)
@@ -138,6 +161,12 @@ class EditorApp:
         self.reset_button = w.Button(description="Discard edits")
         self.note = w.Text(description="Note", placeholder="why this change (for the changelog)",
                            layout={"width": "420px"})
+        self.editor_name = w.Text(description="Editor", placeholder="your name",
+                                  layout={"width": "260px"})
+        # Needed only when a protected (emergency-level) rule or safety case is weakened.
+        self.signoff = w.Text(description="Signed off by", placeholder="clinician (protected "
+                              "rules only)", layout={"width": "340px"},
+                              style={"description_width": "initial"})
         self.publish_button = w.Button(description="Publish", button_style="danger")
         self.backups = w.Dropdown(description="Backups", options=[], layout={"width": "420px"})
         self.restore_button = w.Button(description="Restore backup", layout={"width": "auto"})
@@ -158,7 +187,8 @@ class EditorApp:
             self.header, self.message, self.table, self.grid,
             w.HBox([self.row, self.delete_button, self.add_button, self.reset_button]),
             w.HBox([self.diff_button, self.impact_button]), self.diff_view, self.impact_view,
-            w.HBox([self.note, self.publish_button]), self.publish_view,
+            w.HBox([self.note, self.editor_name, self.signoff, self.publish_button]),
+            self.publish_view,
             w.HBox([self.backups, self.restore_button]),
         ]).add_class("ub-editor")
 
@@ -248,9 +278,16 @@ class EditorApp:
         self._after_install(result.published)
         return True
 
+    def _signoff(self) -> SignOff | None:
+        by = self.signoff.value.strip()
+        return SignOff(by, self.note.value) if by else None
+
     def _publish(self, _: object = None) -> None:
-        if self._show_result(self.copy.publish(note=self.note.value or None)):
-            self.note.value = ""
+        result = self.copy.publish(note=self.note.value or None,
+                                   editor=self.editor_name.value or None,
+                                   signoff=self._signoff())
+        if self._show_result(result) and result.published:
+            self.note.value = self.signoff.value = ""
 
     def _restore(self, _: object = None) -> None:
         if not self.backups.value:
@@ -258,13 +295,14 @@ class EditorApp:
             return
         self._show_result(restore_backup(str(self.backups.value), self.copy.published,
                                          backup_root=self.backup_root,
-                                         changelog=self.copy.changelog))
+                                         note=self.note.value or None,
+                                         editor=self.editor_name.value or None,
+                                         signoff=self._signoff()))
 
 
 def editor_app(published: str | os.PathLike[str] | None = None, *,
-               backup_root: str | os.PathLike[str] | None = None,
-               changelog: str | os.PathLike[str] | None = None) -> EditorApp:
-    return EditorApp(published, backup_root=backup_root, changelog=changelog)
+               backup_root: str | os.PathLike[str] | None = None) -> EditorApp:
+    return EditorApp(published, backup_root=backup_root)
 
 
 class DictionaryApp:

@@ -23,10 +23,61 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
+def _short(text: str, width: int = 70) -> str:
+    return text if len(text) <= width else text[: width - 1] + "\u2026"
+
+
+@dataclass(frozen=True)
+class CellChange:
+    """One cell's text before and after."""
+
+    column: str
+    old: str
+    new: str
+
+    def __str__(self) -> str:
+        return f"{self.column}: {self.old!r} -> {self.new!r}"
+
+
+@dataclass(frozen=True)
+class Row:
+    """A whole row (added or removed), with its line in its file."""
+
+    key: str
+    line: int
+    cells: tuple[tuple[str, str], ...]  # (column, text), in file order
+
+    def __str__(self) -> str:
+        filled = ", ".join(f"{c}={_short(v, 40)!r}" for c, v in self.cells if v)
+        return f"{self.key} (line {self.line}): {filled}"
+
+
 @dataclass(frozen=True)
 class ChangedRow:
+    """A row kept under the same key with some cells changed (old -> new per cell)."""
+
     key: str
-    columns: tuple[str, ...]
+    line: int
+    cells: tuple[CellChange, ...]
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(c.column for c in self.cells)
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """A key held by more than one row: a primary-key breach the analyst must see."""
+
+    key: str
+    old_lines: tuple[int, ...]
+    new_lines: tuple[int, ...]
+
+    def __str__(self) -> str:
+        was = (f"was {len(self.old_lines)} (line{'s' * (len(self.old_lines) != 1)} "
+               f"{', '.join(map(str, self.old_lines))})" if self.old_lines else "was absent")
+        return (f"{self.key}: {len(self.new_lines)} rows with this id (lines "
+                f"{', '.join(map(str, self.new_lines))}), {was}")
 
 
 @dataclass(frozen=True)
@@ -34,16 +85,17 @@ class TableDiff:
     table: str
     file: str
     key: tuple[str, ...]
-    added: tuple[str, ...] = ()
-    removed: tuple[str, ...] = ()
+    added: tuple[Row, ...] = ()
+    removed: tuple[Row, ...] = ()
     changed: tuple[ChangedRow, ...] = ()
+    duplicates: tuple[Duplicate, ...] = ()
     columns_added: tuple[str, ...] = ()
     columns_removed: tuple[str, ...] = ()
 
     @property
     def empty(self) -> bool:
-        return not (self.added or self.removed or self.changed or self.columns_added
-                    or self.columns_removed)
+        return not (self.added or self.removed or self.changed or self.duplicates
+                    or self.columns_added or self.columns_removed)
 
 
 @dataclass(frozen=True)
@@ -56,12 +108,23 @@ class KbDiff:
     def empty(self) -> bool:
         return not self.tables
 
+    def table(self, name: str) -> TableDiff | None:
+        return next((t for t in self.tables if t.table == name), None)
+
     def to_dict(self) -> dict[str, Any]:
+        def row(r: Row) -> dict[str, Any]:
+            return {"key": r.key, "line": r.line, "cells": dict(r.cells)}
+
         return {"old_version": self.old_version, "new_version": self.new_version,
                 "tables": {t.table: {
-                    "file": t.file, "key": list(t.key), "added": list(t.added),
-                    "removed": list(t.removed),
-                    "changed": [{"key": c.key, "columns": list(c.columns)} for c in t.changed],
+                    "file": t.file, "key": list(t.key),
+                    "added": [row(r) for r in t.added],
+                    "removed": [row(r) for r in t.removed],
+                    "changed": [{"key": c.key, "line": c.line, "columns": list(c.columns),
+                                 "cells": [{"column": x.column, "old": x.old, "new": x.new}
+                                           for x in c.cells]} for c in t.changed],
+                    "duplicates": [{"key": d.key, "old_lines": list(d.old_lines),
+                                    "new_lines": list(d.new_lines)} for d in t.duplicates],
                     "columns_added": list(t.columns_added),
                     "columns_removed": list(t.columns_removed)} for t in self.tables}}
 
@@ -70,11 +133,18 @@ class KbDiff:
             return f"No differences ({self.old_version} -> {self.new_version})."
         lines = [f"Knowledge base {self.old_version} -> {self.new_version}"]
         for t in self.tables:
+            dup = f", {len(t.duplicates)} duplicated" if t.duplicates else ""
             lines.append(f"{t.file}: {len(t.added)} added, {len(t.removed)} removed, "
-                         f"{len(t.changed)} changed")
-            lines += [f"  + {k}" for k in t.added]
-            lines += [f"  - {k}" for k in t.removed]
-            lines += [f"  ~ {c.key}: {', '.join(c.columns)}" for c in t.changed]
+                         f"{len(t.changed)} changed{dup}")
+            lines += [f"  + {r}" for r in t.added]
+            lines += [f"  - {r.key} (was line {r.line}): "
+                      + ", ".join(f"{c}={_short(v, 40)!r}" for c, v in r.cells if v)
+                      for r in t.removed]
+            for c in t.changed:
+                lines.append(f"  ~ {c.key} (line {c.line}):")
+                lines += [f"      {x.column}: {_short(x.old)!r} -> {_short(x.new)!r}"
+                          for x in c.cells]
+            lines += [f"  ! duplicate id {d}" for d in t.duplicates]
             if t.columns_added:
                 lines.append(f"  columns added: {', '.join(t.columns_added)}")
             if t.columns_removed:
@@ -82,13 +152,20 @@ class KbDiff:
         return "\n".join(lines)
 
 
-def _rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+def _rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """Columns and (line, row) pairs; a byte-order mark is not part of the first column."""
     if not path.is_file():
         return [], []
-    with path.open(encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh)
-        rows = list(reader)
-        return list(reader.fieldnames or []), rows
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        reader = csv.reader(fh)
+        header = next(reader, [])
+        out: list[tuple[int, dict[str, str]]] = []
+        end = reader.line_num
+        for values in reader:
+            if values:
+                out.append((end + 1, dict(zip(header, values, strict=False))))
+            end = reader.line_num
+        return header, out
 
 
 def folder_version(folder: str | os.PathLike[str], *, unreadable: str | None = None) -> str:
@@ -108,9 +185,18 @@ def folder_version(folder: str | os.PathLike[str], *, unreadable: str | None = N
         return unreadable
 
 
+def _grouped(rows: list[tuple[int, dict[str, str]]], key: tuple[str, ...]
+             ) -> dict[str, list[tuple[int, dict[str, str]]]]:
+    out: dict[str, list[tuple[int, dict[str, str]]]] = {}
+    for line, r in rows:
+        out.setdefault("|".join(r.get(c) or "" for c in key), []).append((line, r))
+    return out
+
+
 def diff_folders(old: str | os.PathLike[str], new: str | os.PathLike[str]) -> KbDiff:
-    """Rows added, removed and changed per table, by primary key (raises KnowledgeBaseError
-    when a folder has no readable descriptor)."""
+    """Per table, by primary key: rows added and removed (with their content), rows changed
+    (old -> new per cell) and ids held by more than one row. Raises KnowledgeBaseError when a
+    folder has no readable descriptor."""
     a, b = Path(old), Path(new)
     spec_a, spec_b = read_descriptor(a), read_descriptor(b)
     out = []
@@ -119,30 +205,38 @@ def diff_folders(old: str | os.PathLike[str], new: str | os.PathLike[str]) -> Kb
         key = table.primary_key
         cols_a, rows_a = _rows(a / spec_a.tables[name].path) if name in spec_a.tables else ([], [])
         cols_b, rows_b = _rows(b / table.path) if name in spec_b.tables else ([], [])
-
-        def keyed(rows: list[dict[str, str]], k: tuple[str, ...] = key) -> dict[str, Any]:
-            return {"|".join(r.get(c) or "" for c in k): r for r in rows}
-
-        ka, kb_ = keyed(rows_a), keyed(rows_b)
+        ga, gb = _grouped(rows_a, key), _grouped(rows_b, key)
         shared = [c for c in cols_b if c in cols_a]
         changed = []
-        for k, row in kb_.items():
-            if k in ka:
-                diff = tuple(c for c in shared if (ka[k].get(c) or "") != (row.get(c) or ""))
-                diff += tuple(c for c in cols_b if c not in cols_a and row.get(c))
-                if diff:
-                    changed.append(ChangedRow(k, diff))
+        for k, group in gb.items():
+            if k not in ga:
+                continue
+            (_, was), (line, row) = ga[k][0], group[0]
+            cells = tuple(CellChange(c, was.get(c) or "", row.get(c) or "") for c in shared
+                          if (was.get(c) or "") != (row.get(c) or ""))
+            cells += tuple(CellChange(c, "", row[c]) for c in cols_b
+                           if c not in cols_a and row.get(c))
+            if cells:
+                changed.append(ChangedRow(k, line, cells))
+
+        def as_row(k: str, line: int, r: dict[str, str], cols: list[str]) -> Row:
+            return Row(k, line, tuple((c, r.get(c) or "") for c in cols))
+
         t = TableDiff(
             name, table.path, key,
-            added=tuple(k for k in kb_ if k not in ka),
-            removed=tuple(k for k in ka if k not in kb_),
+            added=tuple(as_row(k, *g[0], cols_b) for k, g in gb.items() if k not in ga),
+            removed=tuple(as_row(k, *g[0], cols_a) for k, g in ga.items() if k not in gb),
             changed=tuple(changed),
+            duplicates=tuple(
+                Duplicate(k, tuple(x for x, _ in ga.get(k, [])), tuple(x for x, _ in g))
+                for k, g in gb.items() if len(g) > 1 and len(g) != len(ga.get(k, []))),
             columns_added=tuple(c for c in cols_b if c not in cols_a),
             columns_removed=tuple(c for c in cols_a if c not in cols_b),
         )
         if not t.empty:
             out.append(t)
-    return KbDiff(folder_version(a), folder_version(b), tuple(out))
+    return KbDiff(folder_version(a, unreadable="unreadable"),
+                  folder_version(b, unreadable="unreadable"), tuple(out))
 
 
 # --- impact on a cohort ----------------------------------------------------------------------
@@ -170,6 +264,15 @@ class Impact:
     rules: tuple[RuleChange, ...]
     #: Up to 20 changed patient ids per transition, downgrades first: for follow-up only.
     examples: tuple[tuple[str, str, str], ...] = field(default=())
+    #: Protected rules and safety cases deleted or weakened, and the sign-offs that cover them.
+    protected: tuple[ProtectedChange, ...] = ()
+    signoffs: tuple[SignOffRecord, ...] = ()
+    #: Safety and teaching cases whose urgency, leading causes or treatments change.
+    cases: tuple[CaseChange, ...] = ()
+
+    @property
+    def unsigned(self) -> tuple[ProtectedChange, ...]:
+        return unsigned(self.protected, self.signoffs)
 
     @property
     def downgrades(self) -> int:
@@ -184,7 +287,31 @@ class Impact:
                                 for o, n, c in self.transitions],
                 "rules": [{"rule": r.rule_id, "newly_fires": r.newly_fires,
                            "no_longer_fires": r.no_longer_fires,
-                           "patients": r.patients} for r in self.rules]}
+                           "patients": r.patients} for r in self.rules],
+                "protected": [{"item": c.token, "change": c.change,
+                               "signed_off": c not in self.unsigned} for c in self.protected],
+                "signoffs": [{"entry": s.entry, "date": s.date, "by": s.by, "reason": s.reason,
+                              "covers": list(s.covers)} for s in self.signoffs],
+                "cases": [{"kind": c.kind, "case": c.case_id, "old_urgency": c.old_urgency,
+                           "new_urgency": c.new_urgency, "old_causes": list(c.old_causes),
+                           "new_causes": list(c.new_causes),
+                           "treatments_added": list(c.treatments_added),
+                           "treatments_removed": list(c.treatments_removed)}
+                          for c in self.cases]}
+
+    def protected_lines(self) -> list[str]:
+        """The protected changes and their sign-off, or that one is still needed."""
+        if not self.protected:
+            return []
+        missing = self.unsigned
+        levels = " or ".join(protected_urgencies())
+        lines = [f"PROTECTED changes ({len(self.protected)}; rules at {levels} and their "
+                 "safety cases):"]
+        lines += [f"  {c}{'  NEEDS CLINICAL SIGN-OFF' if c in missing else ''}"
+                  for c in self.protected]
+        lines += [f"  signed off by {s.by} on {s.date} (changelog entry {s.entry}): {s.reason}"
+                  for s in self.signoffs]
+        return lines
 
     def summary(self) -> str:
         lines = [f"Impact of {self.old_version} -> {self.new_version} on {self.patients} "
@@ -203,6 +330,11 @@ class Impact:
             for r in self.rules:
                 lines.append(f"  {r.rule_id}: newly fires for {r.newly_fires}, no longer fires "
                              f"for {r.no_longer_fires}, involved for {r.patients}")
+        lines += self.protected_lines()
+        if self.cases:
+            lines.append("Safety and teaching cases that change (urgency, leading causes, "
+                         "treatments):")
+            lines += [f"  {c}" for c in self.cases]
         return "\n".join(lines)
 
 
@@ -259,7 +391,8 @@ def impact(old: m.KnowledgeBase, new: m.KnowledgeBase, cohort: pd.DataFrame,
         rows = np.flatnonzero((ua == m.URGENCIES.index(o)) & (ub == m.URGENCIES.index(nw)))
         sample += [(str(ids[r]), o, nw) for r in rows[:examples]]
     return Impact(old.version, new.version, n, int(moved.sum()), cross, tuple(transitions),
-                  tuple(changes), tuple(sample))
+                  tuple(changes), tuple(sample), protected_changes(old, new),
+                  signoffs(old, new), case_changes(old, new))
 
 
 def read_cohort(path: str | os.PathLike[str]) -> pd.DataFrame:
@@ -300,6 +433,193 @@ def changed_rules(diff: KbDiff) -> Sequence[str]:
     out: list[str] = []
     for t in diff.tables:
         if t.table in ("triage_rules", "rule_findings"):
-            keys = [*t.added, *t.removed, *(c.key for c in t.changed)]
+            keys = [*(r.key for r in t.added), *(r.key for r in t.removed),
+                    *(c.key for c in t.changed)]
             out += [k.split("|")[0] for k in keys]
     return sorted(set(out))
+
+
+# --- protected rules and clinical sign-off ---------------------------------------------------
+
+#: The least urgent level whose rules are protected: this one and every more urgent level (read
+#: from the engine's order, so new levels such as ambulance are protected without a code change).
+PROTECTED_FROM = "emergency"
+#: The table where sign-offs are recorded (declared in datapackage.json).
+CHANGELOG = "changelog"
+
+
+def protected_urgencies() -> tuple[str, ...]:
+    """Urgencies at least as urgent as `PROTECTED_FROM`, most urgent first."""
+    levels: tuple[str, ...] = m.URGENCIES
+    return levels[: levels.index(PROTECTED_FROM) + 1] if PROTECTED_FROM in levels else levels[:1]
+
+
+@dataclass(frozen=True)
+class ProtectedChange:
+    """A protected rule or safety case that a change deletes or weakens."""
+
+    kind: str  # "rule" or "case"
+    id: str
+    change: str
+
+    @property
+    def token(self) -> str:
+        """How a sign-off names it in changelog.csv's signed_off column."""
+        return f"{self.kind}:{self.id}"
+
+    def __str__(self) -> str:
+        return f"{self.token} {self.change}"
+
+
+@dataclass(frozen=True)
+class SignOffRecord:
+    """A changelog row that signs off protected changes: who, why, when and what (the input to
+    a publish is `upperback.publish.SignOff`)."""
+
+    entry: int
+    date: str
+    by: str
+    reason: str
+    covers: tuple[str, ...]  # tokens, e.g. "rule:em_cancer_balance"
+
+
+def _protected_cases(kb: m.KnowledgeBase) -> dict[str, m.SafetyCase]:
+    """Safety cases at a protected level, or exercising a protected rule."""
+    levels = protected_urgencies()
+    rules = [r for r in kb.rules.values() if r.urgency in levels]
+    return {c.case_id: c for c in kb.safety_cases.values()
+            if c.min_urgency in levels
+            or any(all(c.answers.get(f) is True for f in r.findings) for r in rules)}
+
+
+def protected_changes(old: m.KnowledgeBase, new: m.KnowledgeBase) -> tuple[ProtectedChange, ...]:
+    """Every protected rule (urgency at least `PROTECTED_FROM` in `old`) that `new` deletes,
+    downgrades or narrows (a finding added to what it needs), and every protected safety case
+    that `new` deletes, lowers or answers differently. Each needs a clinical sign-off."""
+    out: list[ProtectedChange] = []
+    levels = protected_urgencies()
+    for rule in old.rules.values():
+        if rule.urgency not in levels:
+            continue
+        now = new.rules.get(rule.rule_id)
+        if now is None:
+            out.append(ProtectedChange("rule", rule.rule_id, f"deleted (was {rule.urgency})"))
+        elif m.urgency_rank(now.urgency) < m.urgency_rank(rule.urgency):
+            out.append(ProtectedChange("rule", rule.rule_id,
+                                       f"downgraded {rule.urgency} -> {now.urgency}"))
+        elif set(now.findings) - set(rule.findings):
+            extra = ", ".join(sorted(set(now.findings) - set(rule.findings)))
+            out.append(ProtectedChange("rule", rule.rule_id,
+                                       f"narrowed: now also needs {extra}"))
+    for case in _protected_cases(old).values():
+        now_case = new.safety_cases.get(case.case_id)
+        if now_case is None:
+            out.append(ProtectedChange("case", case.case_id,
+                                       f"deleted (was at least {case.min_urgency})"))
+        elif m.urgency_rank(now_case.min_urgency) < m.urgency_rank(case.min_urgency):
+            out.append(ProtectedChange("case", case.case_id, f"lowered {case.min_urgency} -> "
+                                       f"{now_case.min_urgency}"))
+        elif dict(now_case.answers) != dict(case.answers):
+            out.append(ProtectedChange("case", case.case_id, "answers changed"))
+        elif getattr(now_case, "others_no", None) != getattr(case, "others_no", None):
+            # Whether unlisted questions count as "no" changes what the case proves.
+            out.append(ProtectedChange("case", case.case_id, "others_no changed"))
+    return tuple(out)
+
+
+def _changelog(kb: m.KnowledgeBase) -> tuple[Mapping[str, object], ...]:
+    return tuple(kb.extra_tables.get(CHANGELOG, ()))
+
+
+def signoffs(old: m.KnowledgeBase, new: m.KnowledgeBase) -> tuple[SignOffRecord, ...]:
+    """The sign-offs this change adds: changelog rows of `new` not in `old`, signed by someone."""
+    before = {r.get("entry") for r in _changelog(old)}
+    out = []
+    for r in _changelog(new):
+        by = str(r.get("signed_off_by") or "").strip()
+        if r.get("entry") in before or not by:
+            continue
+        covers = tuple(item.split()[0] for item in str(r.get("signed_off") or "").split(";")
+                       if item.strip())
+        out.append(SignOffRecord(int(str(r["entry"])), str(r.get("date") or ""), by,
+                           str(r.get("reason") or ""), covers))
+    return tuple(out)
+
+
+def unsigned(changes: Sequence[ProtectedChange], signed: Sequence[SignOffRecord]
+             ) -> tuple[ProtectedChange, ...]:
+    covered = {t for s in signed for t in s.covers}
+    return tuple(c for c in changes if c.token not in covered)
+
+
+# --- what changes for the safety and teaching cases ------------------------------------------
+
+@dataclass(frozen=True)
+class CaseChange:
+    """A safety or teaching case whose urgency, leading causes or treatments differ."""
+
+    kind: str  # "safety" or "teaching"
+    case_id: str
+    old_urgency: str
+    new_urgency: str
+    old_causes: tuple[str, ...]
+    new_causes: tuple[str, ...]
+    treatments_added: tuple[str, ...]
+    treatments_removed: tuple[str, ...]
+
+    @property
+    def downgraded(self) -> bool:
+        return m.urgency_rank(self.new_urgency) < m.urgency_rank(self.old_urgency)
+
+    def __str__(self) -> str:
+        parts = []
+        if self.old_urgency != self.new_urgency:
+            mark = "DOWNGRADE " if self.downgraded else ""
+            parts.append(f"{mark}urgency {self.old_urgency} -> {self.new_urgency}")
+        if self.old_causes != self.new_causes:
+            parts.append(f"leading causes {', '.join(self.old_causes) or 'none'} -> "
+                         f"{', '.join(self.new_causes) or 'none'}")
+        if self.treatments_added:
+            parts.append(f"treatments added {', '.join(self.treatments_added)}")
+        if self.treatments_removed:
+            parts.append(f"treatments removed {', '.join(self.treatments_removed)}")
+        return f"{self.kind} case {self.case_id}: " + "; ".join(parts)
+
+
+def _case_answers(kb: m.KnowledgeBase) -> dict[tuple[str, str], tuple[dict[str, bool], bool]]:
+    """(kind, case id) -> (answers, whether every other question counts as "no")."""
+    out: dict[tuple[str, str], tuple[dict[str, bool], bool]] = {
+        ("safety", c.case_id): (dict(c.answers), bool(getattr(c, "others_no", False)))
+        for c in kb.safety_cases.values()}
+    for r in kb.extra_tables.get("teaching_case_answers", ()):
+        out.setdefault(("teaching", str(r["case_id"])), ({}, False))[0][str(r["finding_id"])] = (
+            bool(r["answer"]))
+    return out
+
+
+def _given(answers: dict[str, bool], others_no: bool, kb: m.KnowledgeBase) -> dict[str, bool]:
+    base = dict.fromkeys(kb.findings, False) if others_no else {}
+    return {**base, **{f: v for f, v in answers.items() if f in kb.findings}}
+
+
+def case_changes(old: m.KnowledgeBase, new: m.KnowledgeBase) -> tuple[CaseChange, ...]:
+    """Each safety and teaching case (its answers as in `new`, else as in `old`) run through both
+    knowledge bases: the cases whose urgency, leading causes or treatments change, downgrades
+    first. Answers a knowledge base does not know are left out for it."""
+    from . import _engine
+
+    leading = int(getattr(_engine, "LEADING_CAUSES", 3))  # the engine's own cut, if it has one
+    cases = {**_case_answers(old), **_case_answers(new)}
+    out = []
+    for (kind, case_id), (answers, others_no) in sorted(cases.items()):
+        a = _engine.assess(_given(answers, others_no, old), old)
+        b = _engine.assess(_given(answers, others_no, new), new)
+        ca = tuple(c.condition_id for c in a.candidates[:leading])
+        cb = tuple(c.condition_id for c in b.candidates[:leading])
+        ta = {t.treatment_id for t in a.treatments}
+        tb = {t.treatment_id for t in b.treatments}
+        if a.urgency != b.urgency or ca != cb or ta != tb:
+            out.append(CaseChange(kind, case_id, a.urgency, b.urgency, ca, cb,
+                                  tuple(sorted(tb - ta)), tuple(sorted(ta - tb))))
+    out.sort(key=lambda c: (not c.downgraded, c.kind, c.case_id))
+    return tuple(out)
