@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import upperback
-from upperback import KnowledgeBase, KnowledgeBaseError, quiz
+from upperback import KnowledgeBase, KnowledgeBaseError, kbdiff, quiz
 from upperback import teaching_widgets as tw
 
 REPO = Path(__file__).resolve().parents[1]
@@ -182,3 +182,14 @@ def _walk(widget: Any) -> Iterator[Any]:
     yield widget
     for child in getattr(widget, "children", ()):
         yield from _walk(child)
+
+
+def test_the_impact_report_runs_the_teaching_cases(data_copy: Path, kb: KnowledgeBase) -> None:
+    rows = _read(data_copy / "condition_findings.csv")
+    for r in rows:
+        if r["condition_id"] == "pregnancy":
+            r["finding_id"] = "poor_posture"  # the pregnancy case no longer points to it
+    _write(data_copy / "condition_findings.csv", rows)
+    changed = {(c.kind, c.case_id) for c in kbdiff.case_changes(
+        kb, upperback.load_knowledge_base(data_copy))}
+    assert ("teaching", "first_pregnancy") in changed
