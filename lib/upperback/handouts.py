@@ -32,7 +32,8 @@ CHROMIUM = Path("/usr/bin/chromium")
 #: Print rules for a handout: every panel in full, no controls that do nothing on paper.
 PRINT_CSS = """<style>
 .jp-RenderedHTMLCommon .ub-table td,.jp-RenderedHTMLCommon .ub-table th{text-align:left}
-.ub-static-choice{list-style:none;padding-left:1em}
+.jp-RenderedHTMLCommon ul.ub-static-choice,ul.ub-static-choice{list-style:none!important;
+padding-left:1em}
 .ub-static-control{color:#333;margin:.3em 0}
 @media print{details{display:block}details>summary{list-style:none}
 .ub-box,.ub-table tr,img{break-inside:avoid}}
