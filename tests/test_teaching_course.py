@@ -210,6 +210,10 @@ def test_static_html_keeps_text_images_and_choices(kb: KnowledgeBase) -> None:
     for label, _ in q.options:
         assert tw._e(label) in html
     assert "Check my answer" not in html  # buttons do nothing on paper
+    cases = handouts.static_html(tw.case_quiz(kb))
+    for case in quiz.load_cases(kb):  # every story, not only the one on screen
+        assert tw._e(case.vignette) in cases
+    assert "<details " not in cases.replace("<details open", "")
     chart = handouts.static_html(tw.treatment_ladder(kb))
     assert "data:image/png;base64," in chart
 

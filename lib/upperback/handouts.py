@@ -69,7 +69,7 @@ def static_html(widget: Any) -> str:
     if isinstance(widget, w.Box):
         return "<div>" + "".join(static_html(c) for c in widget.children) + "</div>"
     if isinstance(widget, (w.HTML, w.HTMLMath)):
-        return str(widget.value)
+        return str(widget.value).replace("<details", "<details open")  # paper cannot click
     if isinstance(widget, w.Label):
         return f"<p>{e(str(widget.value))}</p>"
     if isinstance(widget, w.Image):

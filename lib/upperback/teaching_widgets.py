@@ -516,6 +516,11 @@ def case_quiz(kb: m.KnowledgeBase) -> w.Widget:
         progress.value = _progress_html(kb, {k: results[k] for k in cases if k in results},
                                         len(cases))
 
+    every = w.HTML(f"{_CSS}<details class='ub-box'><summary>All {len(cases)} cases, to read "
+                   "ahead or print</summary><ol>" + "".join(
+                       f"<li><b>{_e(c.title)}</b>: {_e(c.vignette)}</li>"
+                       for c in cases.values()) + "</ol></details>")
+    every.add_class("ub-case-all")
     pick.observe(load, names="value")
     check.on_click(score)
     load()
@@ -523,7 +528,7 @@ def case_quiz(kb: m.KnowledgeBase) -> w.Widget:
         pick, story, w.HTML("<b>1. How urgent is it?</b>"), urgency,
         w.HTML("<b>2. Which causes are most likely?</b> Tick one or more."),
         w.HBox(columns, layout=w.Layout(flex_flow="row wrap")), check, feedback,
-        explanation, progress, error])
+        explanation, progress, every, error])
     box.add_class("ub-case-quiz")
     return box
 
