@@ -30,7 +30,8 @@ install: $(STAMP)
 # The independent FHIR tooling the tests use (Medplum's validator, LHC-Forms), pinned by the
 # lock file and installed locally: no CDN at test time.
 NPM_STAMP := tests/fhir/node_modules/.installed
-$(NPM_STAMP): tests/fhir/package.json tests/fhir/package-lock.json
+$(NPM_STAMP): tests/fhir/package.json tests/fhir/package-lock.json \
+              tests/browser/package.json tests/browser/package-lock.json
 	@if ! command -v npm >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "Installing Debian's nodejs and npm for the FHIR tests"; \
@@ -41,6 +42,7 @@ $(NPM_STAMP): tests/fhir/package.json tests/fhir/package-lock.json
 	  fi; \
 	fi
 	cd tests/fhir && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	cd tests/browser && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 	@touch $@
 
 npm: $(NPM_STAMP)
@@ -79,4 +81,4 @@ docs: install
 	$(VENV)/bin/upperback dictionary
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis tests/fhir/node_modules
+	rm -rf $(VENV) tests/browser/node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis tests/fhir/node_modules

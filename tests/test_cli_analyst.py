@@ -33,7 +33,11 @@ def test_diff_text_and_json(capsys: pytest.CaptureFixture[str], data_copy: Path)
     assert code == 0
     tables = json.loads(out)["tables"]
     assert tables["triage_rules"]["changed"] == [{
-        "key": "em_saddle_or_leg_numbness", "line": 2, "columns": ["label"],
+        "key": "em_saddle_or_leg_numbness",
+        "line": next(i for i, x in enumerate((DATA / "triage_rules.csv").read_text()
+                                             .splitlines(), 1)
+                     if x.startswith("em_saddle_or_leg_numbness,")),
+        "columns": ["label"],
         "cells": [{"column": "label", "old": "Saddle or leg numbness", "new": "Saddle numbness"}]}]
     assert json.loads(out)["protected"] == []
 

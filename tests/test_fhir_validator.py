@@ -41,7 +41,6 @@ def _validate(tmp_path: Path, resources: dict[str, Any]) -> dict[str, list[dict[
 
 def test_questionnaire_bundles_and_definitions_are_valid_r4(
     kb: KnowledgeBase, tmp_path: Path, screen_all_no: dict[str, bool],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     resources: dict[str, Any] = {"questionnaire": fhir.questionnaire(kb)}
     for name, answers in {"empty": {}, "fever": {"fever": True},
@@ -54,9 +53,9 @@ def test_questionnaire_bundles_and_definitions_are_valid_r4(
     resources["bundle-anonymous"] = fhir.assessment_bundle(upperback.assess({}, kb), kb)
     for path in DEFINITIONS.glob("*.json"):
         resources[path.stem] = json.loads(path.read_text(encoding="utf-8"))
-    # with the age and sex questions the engine will take
-    monkeypatch.setattr(fhir, "check_answers", lambda answers, kb: dict(answers))
-    resources["questionnaire-demographics"] = fhir.questionnaire(kb)
+    # an assessment with the age and sex, as the dashboard and the CLI send them
+    resources["bundle-demographics"] = fhir.assessment_bundle(
+        upperback.assess({"acute_onset": True, "age": 72, "sex": "female"}, kb), kb)
     # a control: the validator must see what is wrong with a broken Bundle
     broken = fhir.assessment_bundle(upperback.assess({}, kb), kb)
     del broken["entry"][1]["resource"]["subject"]

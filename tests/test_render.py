@@ -63,11 +63,18 @@ def test_screen_and_report_say_the_same_things(kb: KnowledgeBase,
     app = AssessmentApp(kb)
     app.set_answers(a.answers)
     report = _text(export.render_html(a, kb))
-    for section in (app.banner.value, app.results.value):
-        for piece in re.split(r"<(?:li|div|p|h\d|summary)\b[^>]*>", section):
-            words = _text(piece)
-            if words:
-                assert words in report, words
+    # the details say what the report says, piece by piece ...
+    for piece in re.split(r"<(?:li|div|p|h\d|summary)\b[^>]*>", app.results.value):
+        words = _text(piece)
+        if words and not words.startswith(("Details: why", "Why this urgency")):
+            assert words in report, words
+    # ... and the first screen is a shortening of it: urgency, advice, top causes
+    for words in (a.headline, a.advice, *(c.name for c in a.candidates[:3])):
+        assert escape(words, quote=False) in app.banner.value
+        assert _text(escape(words)) in report, words
+    for c in a.candidates[:3]:
+        assert _render.estimate(c) in _text(app.banner.value)
+        assert f"estimated {_render._percent(c.probability)} (prior" in report
 
 
 def test_banner_sections(kb: KnowledgeBase) -> None:
@@ -95,13 +102,14 @@ def test_banner_sections(kb: KnowledgeBase) -> None:
 
 
 def test_unanswered_see_a_provider_questions(kb: KnowledgeBase) -> None:
-    emergency_no = {f: False for r in kb.rules.values() if r.urgency == "emergency"
+    emergency_no = {f: False for r in kb.rules.values()
+                    if upperback.urgency_rank(r.urgency) >= upperback.urgency_rank("emergency")
                     for f in r.findings}
     a = upperback.assess(emergency_no, kb)
     others = [f for f in a.unanswered_red_flags if f not in set(a.unanswered_emergency)]
     assert others
     html = _render.banner_html(a, kb, _render.REPORT)
-    assert "Unanswered see-a-provider questions:" in html
+    assert "Other unanswered red-flag questions:" in html
     for f in others:
         assert escape(kb.findings[f].label) in html
 
@@ -121,6 +129,13 @@ def test_causes_beyond_the_first_five_are_collapsed_on_screen_open_in_print(
         head, tail = html.split("<details", 1)
         assert head.count(top) == _render.SHOWN_CAUSES
         assert f"<ol start='{_render.SHOWN_CAUSES + 1}' class='ub-causes'>" in tail
+
+
+def test_no_causes(kb: KnowledgeBase, screen_all_no: dict[str, bool]) -> None:
+    html = _render.causes_html(replace(upperback.assess(screen_all_no, kb), candidates=(),
+                                       cant_miss=()), kb)
+    assert "ub-causes-none" in html
+    assert "<details" not in html
 
 
 def test_causes_never_empty_and_show_estimate_basis_and_subtypes(
@@ -165,15 +180,19 @@ def test_withheld_and_secondary(kb: KnowledgeBase) -> None:
         assert escape(wt.name) in html
 
 
-def test_would_change_or_says_nothing_would(kb: KnowledgeBase) -> None:
-    none = _assess(kb, {"chest_pain_or_pressure": True})
+def test_would_change_or_says_nothing_would(kb: KnowledgeBase,
+                                            screen_all_no: dict[str, bool]) -> None:
+    none = _assess(kb, {"chest_pain_or_pressure": True})  # the top level: nothing raises it
     assert not none.would_change
     assert "No single answer would raise the urgency." in _render.would_change_html(
         none, kb, _render.REPORT)
-    some = _assess(kb, {"pain_over_two_weeks": True})
+    some = _assess(kb, {**screen_all_no, "heavy_lifting": True})
+    assert some.would_change
     html = _render.would_change_html(some, kb, _render.REPORT)
     assert "<ul class='ub-would-change'>" in html
-    assert escape(some.would_change[0].label) in html
+    for d in some.would_change:
+        assert escape(d.label) in html
+        assert _render.word("urgency", d.new_urgency).lower() in html
 
 
 def test_headings_follow_the_face(kb: KnowledgeBase) -> None:
@@ -220,6 +239,84 @@ def test_every_section_escapes_text(kb: KnowledgeBase) -> None:
 def test_cause_cites_the_sources_of_its_scoring_links(kb: KnowledgeBase) -> None:
     html = _render.causes_html(upperback.assess({"flank_pain_or_blood_in_urine": True}, kb), kb)
     assert "NIDDK (kidney stones)" in html
+
+
+# -- the faces kit ----------------------------------------------------------------------------
+def test_one_stylesheet_for_dashboard_and_report(kb: KnowledgeBase) -> None:
+    from upperback.widgets import kit
+
+    a = _assess(kb, {"fever": True})
+    assert _render.STYLESHEET in export.render_html(a, kb)
+    assert kit.style().value == f"<style>{_render.STYLESHEET}</style>"
+    # every urgency the engine knows has its own banner colours and words
+    for u in upperback.URGENCIES:
+        assert f".ub-u-{u}{{" in _render.STYLESHEET
+        assert u in _render.URGENCY_WORDS
+    # a visible focus ring: at least 2 px
+    assert re.search(r"outline:\s*[2-9]px solid", _render.STYLESHEET)
+
+
+@pytest.mark.parametrize(("kind", "code", "words"), [
+    ("urgency", "see_provider", "See a provider within days"),
+    ("group", "systemic_organ", "Internal organs and whole-body illness"),
+    ("group", "brand_new_group", "Brand new group"),  # never the raw code
+    ("category", "non_drug", "Non-drug care"),
+    ("sex", "female", "Female"),
+])
+def test_one_wording_map(kind: str, code: str, words: str) -> None:
+    assert _render.word(kind, code) == words
+
+
+def test_every_code_in_the_knowledge_base_has_words(kb: KnowledgeBase) -> None:
+    for c in kb.conditions.values():
+        assert c.group in _render.GROUP_WORDS, c.group
+    for t in kb.treatments.values():
+        assert t.category in _render.CATEGORY_WORDS
+        assert t.access in _render.ACCESS_WORDS
+        assert t.invasiveness in _render.INVASIVENESS_WORDS
+
+
+def test_templates_escape_whatever_they_are_given(kb: KnowledgeBase) -> None:
+    evil = "<script>alert(1)</script>"
+    a = replace(_assess(kb, {"fever": True}), headline=evil, advice=evil)
+    from datetime import UTC, datetime
+
+    for html in (_render.summary_html(a, kb), _render.details_html(a, kb),
+                 _render.report_html(a, kb, assessor=evil, note=evil, patient_id=evil,
+                                     when=datetime(2025, 1, 1, tzinfo=UTC))):
+        assert "<script>" not in html
+        assert escape(evil, quote=False) in html or "&lt;script&gt;" in html
+    assert "<script" not in _render.footer_html(replace(kb, version=evil))
+
+
+def test_report_marks_unanswered_questions(kb: KnowledgeBase) -> None:
+    a = _assess(kb, {"fever": True, "smoking": False})
+    html = export.render_html(a, kb)
+    n_open = len(kb.findings) - 2
+    assert f"2 questions answered, {n_open} unanswered." in html
+    assert html.count("Not answered") == n_open
+    assert "Fever with the back pain? <strong>Yes</strong>" in html
+
+
+def test_report_carries_a_patient_identifier_only_when_given(kb: KnowledgeBase) -> None:
+    a = _assess(kb, {"fever": True})
+    assert "Patient identifier" not in export.render_html(a, kb)
+    assert "MRN-1" in export.render_html(a, kb, patient_id="MRN-1")
+    qr = export.questionnaire_response(a, kb, patient="MRN-1")
+    assert qr["subject"]["identifier"]["value"] == "MRN-1"
+    assert "subject" not in export.questionnaire_response(a, kb)
+
+
+def test_first_screen_word_budget_counts_only_what_shows() -> None:
+    assert _render.word_count("<p>one two</p><details><summary>three</summary>four five"
+                              "</details>") == 3
+    assert _render.word_count("<details open><summary>a</summary>b c</details>") == 3
+
+
+def test_first_screen_fits_150_words_for_every_safety_case(kb: KnowledgeBase) -> None:
+    for case in kb.safety_cases.values():
+        a = upperback.assess(dict(case.answers), kb)
+        assert _render.word_count(_render.summary_html(a, kb)) <= 150, case.case_id
 
 
 def test_banner_names_the_cause_that_raised_it_with_threshold_and_basis(

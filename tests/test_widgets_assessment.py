@@ -87,7 +87,7 @@ def test_banner_matches_engine(app: AssessmentApp, kb: KnowledgeBase,
         n = len(a.unanswered_emergency)
         assert f"{n} question" in app.banner.value
         for fid in a.unanswered_emergency:
-            assert f"href='#q-{fid}'" in app.banner.value
+            assert f"href='#q-{fid}'" in app.results.value  # listed one click away
 
 
 def test_see_provider_with_open_emergency_questions_says_so(app: AssessmentApp) -> None:
@@ -109,9 +109,11 @@ def test_every_answer_updates_and_clear_unanswers(app: AssessmentApp) -> None:
 def test_causes_change_with_answers(app: AssessmentApp, screen_all_no: dict[str, bool]) -> None:
     answer(app, screen_all_no)
     assert app.assessment is not None
-    assert app.assessment.candidates
+    assert app.assessment.candidates  # never empty
+    before = app.assessment
     answer(app, {"heavy_lifting": True, "pain_worse_with_movement": True})
     assert app.assessment is not None
+    assert before.candidates != app.assessment.candidates
     top = app.assessment.candidates[0]
     assert top.condition_id == "back_strain"
     assert f"data-condition='{top.condition_id}'" in app.results.value
@@ -133,6 +135,7 @@ def test_reset_clears_answers_and_note(app: AssessmentApp) -> None:
     app.reset_button.click()
     assert app.answers() == {}
     assert app.note.value == ""
+    assert app.assessor.value == ""
     assert banner_urgency(app) == "incomplete"
     assert "private note" not in app.downloads.value
 
@@ -233,7 +236,7 @@ def test_emergency_number_from_configuration(kb: KnowledgeBase,
     assert isinstance(built, AssessmentApp)
     built.controls["cannot_walk_or_stand"].value = "Yes"
     assert "Call 112" in built.banner.value
-    assert "911" not in built.banner.value
+    assert "911" not in built.banner.value + built.results.value
 
 
 def test_broken_knowledge_base_gives_a_message(data_copy: Any,
@@ -271,7 +274,8 @@ def test_long_tail_of_causes_is_collapsed(app: AssessmentApp, kb: KnowledgeBase)
     app.set_answers({f.finding_id: True for f in kb.findings_in_order() if f.kind == "history"})
     assert app.assessment is not None
     assert len(app.assessment.candidates) > 5
-    head, tail = app.results.value.split("<details class='ub-more'><summary>", 1)
+    causes = app.results.value.split("Possible causes (estimates, not a diagnosis)</h3>", 1)[1]
+    head, tail = causes.split("<details class='ub-more'><summary>", 1)
     top = "<li class='ub-cause' data-condition="
     assert head.count(top) == 5
     assert tail.count(top) == len(app.assessment.candidates) - 5
@@ -282,8 +286,10 @@ def test_screen_matches_the_report(app: AssessmentApp, kb: KnowledgeBase) -> Non
 
     app.set_answers({"fever": True, "heavy_lifting": True})
     assert app.assessment is not None
-    assert app.banner.value == _render.banner_html(app.assessment, kb, _render.SCREEN)
-    assert app.results.value == _render.results_html(app.assessment, kb, _render.SCREEN)
+    assert app.banner.value == _render.summary_html(app.assessment, kb, _render.SCREEN)
+    assert app.results.value == _render.details_html(app.assessment, kb, _render.SCREEN)
+    assert _render.banner_html(app.assessment, kb, _render.SCREEN) in app.results.value
+    assert _render.results_html(app.assessment, kb, _render.SCREEN) in app.results.value
 
 
 @pytest.mark.parametrize(("version", "notice"), [(None, False), ("0.9.0+deadbeef", True)])
@@ -298,3 +304,167 @@ def test_import_from_another_knowledge_base_version_says_so(
     app._on_upload({"new": ({"name": "r.json", "content": raw},)})
     assert "Loaded 1 answers" in app.import_status.value
     assert ("made with knowledge base 0.9.0+deadbeef" in app.import_status.value) == notice
+
+
+# -- the first screen, fewer clicks, demographics, restore, exports ---------------------------
+def _words(html: str) -> int:
+    from upperback import _render
+
+    return _render.word_count(html)
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [{}, {"heavy_lifting": True}, {"fever": True}, {"saddle_or_leg_numbness": True},
+     {"acute_onset": True, "osteoporosis": True}, "screen_all_no", "everything_yes"],
+)
+def test_first_screen_is_at_most_150_words(app: AssessmentApp, kb: KnowledgeBase,
+                                           screen_all_no: dict[str, bool],
+                                           answers: Any) -> None:
+    if answers == "screen_all_no":
+        answers = {**screen_all_no, "heavy_lifting": True}
+    elif answers == "everything_yes":
+        answers = dict.fromkeys(kb.findings, True)
+    app.set_answers(answers)
+    assert app.assessment is not None
+    assert _words(app.banner.value) <= 150
+    assert "[Source:" not in app.banner.value  # sources sit one click away
+    assert app.results.value.startswith("<details class='ub-more ub-details'>")
+    top = app.assessment.candidates[:3]
+    for cand in top:
+        assert cand.name in app.banner.value
+
+
+def test_a_healthy_mechanical_case_takes_at_most_12_clicks(app: AssessmentApp,
+                                                           kb: KnowledgeBase) -> None:
+    app.age.value = "34"  # typed, not clicked
+    clicks = 0
+    app.controls["heavy_lifting"].value = "Yes"
+    clicks += 1
+    for button in app.no_to_rest.values():
+        button.click()
+        clicks += 1
+    assert clicks <= 12
+    by_age = {f for f, x in kb.findings.items() if x.min_age is not None}
+    assert app.answers() == {**{f: False for f in kb.findings if f not in by_age},
+                             "heavy_lifting": True}
+    assert banner_urgency(app) == "self_care"
+    assert app.assessment is not None
+    assert app.assessment.candidates[0].condition_id == "back_strain"
+
+
+def test_no_to_the_rest_keeps_given_answers_and_only_touches_its_section(
+        app: AssessmentApp) -> None:
+    title, ids = next(iter(app.sections.items()))
+    app.controls[ids[0]].value = "Yes"
+    assert app.answer_rest_no(title) == len(ids) - 1
+    assert app.answers() == {ids[0]: True, **dict.fromkeys(ids[1:], False)}
+    assert app.answer_rest_no(title) == 0  # nothing left: nothing changes
+
+
+@pytest.mark.parametrize(("text", "ok"), [("34", True), ("", True), (" 71 ", True),
+                                          ("-1", False), ("121", False), ("3.5", False),
+                                          ("abc", False)])
+def test_age_is_a_whole_number_of_years(text: str, ok: bool) -> None:
+    from upperback.widgets.assessment import parse_age
+
+    if ok:
+        assert parse_age(text) == (int(text) if text.strip() else None)
+    else:
+        with pytest.raises(ValueError, match="whole number of years from 0 to 120"):
+            parse_age(text)
+
+
+def test_bad_age_is_shown_beside_the_field_and_left_out(app: AssessmentApp) -> None:
+    app.age.value = "abc"
+    assert "whole number of years" in app.age_message.value
+    assert "age" not in app.demographics()
+    app.age.value = ""
+    assert app.age_message.value == ""
+    app.sex.value = "female"
+    assert app.demographics() == {"sex": "female"}
+    assert app.assessment is not None
+    assert app.assessment.sex == "female"
+
+
+def test_age_fills_in_the_aged_n_or_older_questions(app: AssessmentApp, kb: KnowledgeBase) -> None:
+    by_age = [f for f in kb.findings.values() if f.min_age is not None]
+    assert by_age
+    app.age.value = "71"
+    assert app.assessment is not None
+    assert app.assessment.age == 71
+    for f in by_age:
+        assert app.controls[f.finding_id].disabled
+        assert app.controls[f.finding_id].value == ("Yes" if f.min_age <= 71 else "No")
+        assert f.finding_id not in app.answers()  # the engine derives them from the age
+    app.age.value = ""
+    for f in by_age:
+        assert not app.controls[f.finding_id].disabled
+        assert app.controls[f.finding_id].value is None
+
+
+def test_patient_identifier_goes_into_the_exports_only(app: AssessmentApp,
+                                                       caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("DEBUG")
+    app.patient_id.value = "MRN-4711"
+    answer(app, {"fever": True})
+    html = _download(app, "ub-download-html").decode("utf-8")
+    assert "MRN-4711" in html
+    qr = json.loads(_download(app, "ub-download-fhir"))
+    assert qr["subject"]["identifier"]["value"] == "MRN-4711"
+    assert "MRN-4711" not in app.state.value  # never kept in the browser's storage
+    assert "MRN-4711" not in caplog.text
+    assert "MRN-4711" in app.printable.value  # the printed page is an export too
+
+
+def test_import_restores_assessor_and_note(app: AssessmentApp, kb: KnowledgeBase) -> None:
+    qr = export.questionnaire_response(upperback.assess({"fever": True}, kb), kb,
+                                       assessor="Dr Lee", note="seen twice")
+    _upload(app, json.dumps(qr).encode())
+    assert app.assessor.value == "Dr Lee"
+    assert app.note.value == "seen twice"
+    assert "seen twice" in _download(app, "ub-download-html").decode("utf-8")
+
+
+def test_state_kept_in_the_browser_round_trips(kb: KnowledgeBase) -> None:
+    first = AssessmentApp(kb)
+    answer(first, {"fever": True, "smoking": False})
+    first.age.value = "34"
+    first.note.value = "note <b>"
+    m = re.search(r"data-state='([^']*)'", first.state.value)
+    assert m
+    import html as _html
+
+    kept = _html.unescape(m.group(1))
+    second = AssessmentApp(kb)
+    second.restore.value = kept  # what the page script does after a reload
+    assert second.answers() == {"fever": True, "smoking": False}
+    assert second.age.value == "34"
+    assert second.note.value == "note <b>"
+    assert "Restored 2 answers" in second.import_status.value
+    assert second.restore.value == ""
+
+
+@pytest.mark.parametrize("kept", ['{"answers": {"nope": true}}', '{"answers": {"fever": 1}}',
+                                  "[1, 2]", "{not json"])
+def test_bad_kept_state_is_refused_and_changes_nothing(app: AssessmentApp, kept: str) -> None:
+    answer(app, {"smoking": True})
+    app.restore.value = kept
+    assert "Could not restore" in app.import_status.value
+    assert app.answers() == {"smoking": True}
+
+
+def test_printout_holds_the_whole_report(app: AssessmentApp, kb: KnowledgeBase) -> None:
+    answer(app, {"fever": True})
+    assert "ub-print-only" in app.printable._dom_classes
+    for text in ("Answers recorded", "Not answered", "Suggested work-up", kb.version):
+        assert text in app.printable.value
+
+
+def test_no_internal_code_on_screen(app: AssessmentApp, kb: KnowledgeBase) -> None:
+    app.set_answers(dict.fromkeys(kb.findings, True))
+    visible = re.sub(r"<[^>]+>", " ", app.banner.value + app.results.value)
+    codes = [*kb.findings, *kb.conditions, *kb.treatments, "see_provider", "self_care",
+             "systemic_organ", "non_drug", "procedure_surgery"]
+    for code in (x for x in codes if "_" in x):  # one-word ids are ordinary words
+        assert not re.search(rf"\b{code}\b", visible), code

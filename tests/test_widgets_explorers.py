@@ -121,3 +121,16 @@ def test_explorers_show_disclaimer_and_version(conditions: ConditionsExplorer,
 def test_all_sentinel_is_not_a_real_id(kb: KnowledgeBase) -> None:
     assert ALL not in kb.conditions
     assert ALL not in {t.category for t in kb.treatments.values()}
+
+
+def test_no_internal_code_on_the_explorers(conditions: ConditionsExplorer,
+                                           kb: KnowledgeBase) -> None:
+    import re
+
+    for cid in kb.conditions:
+        conditions.picker.value = cid
+        visible = re.sub(r"<[^>]+>", " ", conditions.detail.value)
+        group = kb.conditions[cid].group
+        if "_" in group:
+            assert group not in visible
+        assert "Group:" in visible

@@ -1,43 +1,74 @@
-"""An assessment as HTML, one section at a time: shared by the assessment dashboard and the
-printable report, so the screen and the paper say the same things.
+"""The faces kit: how every face (dashboards, printable report, teaching, analyst) shows things.
 
-No widgets here (the report must work without ipywidgets). Every value from the knowledge
-base, the engine or the user is HTML-escaped. A `Face` says how the sections are dressed for
-where they are shown: heading level, citation class, whether questions link back to the
-checklist and whether the long tail of causes starts collapsed.
+One stylesheet (`STYLESHEET`, from `templates/upperback.css`), one wording map per code list
+(urgencies, categories, access, invasiveness, condition groups), one footer, and autoescaping
+Jinja2 templates (`templates/*.html.j2`) shared by the assessment dashboard and the printable
+report, so the screen and the paper say the same things.
+
+No widgets here (the report must work without ipywidgets). Jinja2 escapes every value from the
+knowledge base, the engine or the user; only the citation helper returns markup, which it
+escapes itself. A `Face` says how the sections are dressed for where they are shown: heading
+level, citation class, whether questions link back to the checklist and whether the long tail
+of causes starts collapsed.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from html import escape
+from datetime import datetime
+from functools import cache
+from importlib import resources
+from typing import Any
 
-from ._citation import citation_html
+import jinja2
+from markupsafe import Markup
+
+from ._citation import NOT_RECHECKED, citation_html, reference
 from ._engine import Assessment, Candidate, Evidence
-from ._model import KnowledgeBase
+from ._model import DISCLAIMER, URGENCIES, KnowledgeBase
 
 __all__ = [
     "ACCESS_WORDS",
     "BASIS_WORDS",
     "CATEGORY_WORDS",
+    "GROUP_WORDS",
     "INVASIVENESS_WORDS",
     "REPORT",
     "SCREEN",
+    "SEX_WORDS",
     "SHOWN_CAUSES",
+    "STYLESHEET",
+    "SUMMARY_CAUSES",
     "URGENCY_ICON",
     "URGENCY_WORDS",
     "Face",
+    "answers_html",
     "banner_html",
     "causes_html",
     "complications_html",
+    "details_html",
+    "estimate",
+    "footer_html",
+    "macro",
     "not_screened_html",
+    "render",
+    "report_body_html",
+    "report_html",
     "results_html",
     "risk_factors_html",
+    "summary_html",
     "treatments_html",
+    "word",
+    "word_count",
     "workup_html",
     "would_change_html",
 ]
 
+# -- the one wording map ----------------------------------------------------------------------
+# Codes never reach a screen: every face goes through `word()`. Urgencies the engine knows but
+# this map does not yet name fall back to a readable form of the code (never the raw id).
 URGENCY_WORDS = {
     "ambulance": "Ambulance now",
     "emergency": "Emergency department now",
@@ -48,8 +79,6 @@ URGENCY_WORDS = {
 }
 URGENCY_ICON = {"ambulance": "!!!", "emergency": "!!", "urgent": "!", "see_provider": "i",
                 "incomplete": "?", "self_care": "OK"}
-BASIS_WORDS = {"published": "published figures", "guideline": "guideline",
-               "expert_estimate": "expert estimate"}
 CATEGORY_WORDS = {
     "medication": "Medication",
     "non_drug": "Non-drug care",
@@ -63,9 +92,39 @@ ACCESS_WORDS = {
 }
 INVASIVENESS_WORDS = {0: "0 non-invasive", 1: "1 hands-on", 2: "2 minimally invasive",
                       3: "3 surgery"}
+GROUP_WORDS = {
+    "cardiac": "Heart and vessels",
+    "degenerative": "Wear and tear",
+    "mechanical": "Muscles, joints and posture",
+    "pregnancy": "Pregnancy",
+    "structural": "Bone and spine structure",
+    "systemic_organ": "Internal organs and whole-body illness",
+    "infection": "Infection",
+    "malignancy": "Cancer",
+    "vascular": "Blood vessels",
+    "neurological": "Nerves",
+}
+SEX_WORDS = {"female": "Female", "male": "Male"}
+_MAPS: dict[str, Mapping[Any, str]] = {
+    "urgency": URGENCY_WORDS, "category": CATEGORY_WORDS, "access": ACCESS_WORDS,
+    "invasiveness": INVASIVENESS_WORDS, "group": GROUP_WORDS, "sex": SEX_WORDS,
+}
 
-#: Causes listed in full; the rest sit in a `<details>` list below them.
+
+def word(kind: str, code: Any) -> str:
+    """The words for a code of one list (`urgency`, `category`, `access`, `invasiveness`,
+    `group`); an unmapped code is shown as words (`systemic_organ` -> `Systemic organ`)."""
+    got = _MAPS[kind].get(code)
+    if got is not None:
+        return got
+    text = str(code).replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+#: Causes listed in full in the details; the rest sit in a collapsed list below them.
 SHOWN_CAUSES = 5
+#: Causes on the first screen.
+SUMMARY_CAUSES = 3
 
 
 @dataclass(frozen=True)
@@ -88,102 +147,22 @@ SCREEN = Face(heading=3, cite_class="ub-src", link_findings=True, collapse_cause
 REPORT = Face(heading=2, cite_class="src", link_findings=False, collapse_causes=False)
 
 
-def _words(words: dict[str, str], code: str) -> str:
-    return escape(words.get(code, code))
+# -- the template environment -----------------------------------------------------------------
+def _cite(kb: KnowledgeBase, source_id: str | None, face: Face) -> Markup:
+    return Markup(citation_html(kb, source_id, css_class=face.cite_class))
 
 
-def _urgency(code: str) -> str:
-    return _words(URGENCY_WORDS, code)
-
-
-def _cite(kb: KnowledgeBase, source_id: str | None, face: Face) -> str:
-    return citation_html(kb, source_id, css_class=face.cite_class)
-
-
-def _cites(kb: KnowledgeBase, source_ids: tuple[str, ...], face: Face) -> str:
-    return " ".join(_cite(kb, s, face) for s in source_ids)
-
-
-def _h(face: Face, text: str, deeper: int = 0) -> str:
-    n = min(face.heading + deeper, 6)
-    return f"<h{n}>{escape(text)}</h{n}>"
+def _cites(kb: KnowledgeBase, source_ids: Iterable[str], face: Face) -> Markup:
+    return Markup(" ").join(_cite(kb, s, face) for s in dict.fromkeys(source_ids))
 
 
 def _label(kb: KnowledgeBase, finding_id: str) -> str:
     f = kb.findings.get(finding_id)
-    return escape(f.label if f else finding_id)
+    return f.label if f else finding_id
 
 
-def _question(kb: KnowledgeBase, finding_id: str, face: Face) -> str:
-    """A question's label; on screen, a link to its row in the checklist."""
-    if face.link_findings:
-        return f"<a href='#q-{escape(finding_id, quote=True)}'>{_label(kb, finding_id)}</a>"
-    return _label(kb, finding_id)
-
-
-# -- the urgency block ------------------------------------------------------------------------
-def banner_html(a: Assessment, kb: KnowledgeBase, face: Face = SCREEN) -> str:
-    """The urgency banner: word and icon, headline, advice, the rules that fired (with their
-    answers and sources), the emergency-screen-incomplete box, unanswered see-a-provider
-    questions and the safety net."""
-    u = escape(a.urgency, quote=True)
-    parts = [
-        f"<div class='ub-banner ub-u-{u}' data-urgency='{u}' role='status' "
-        f"aria-live='polite'><div class='ub-word'>[{escape(URGENCY_ICON.get(a.urgency, '?'))}] "
-        f"{_urgency(a.urgency).upper()}</div><div><strong>{escape(a.headline)}</strong></div>"
-        f"<div>{escape(a.advice)} {_cite(kb, a.advice_source_id, face)}</div>"]
-    if a.fired:
-        parts.append("<div class='ub-fired'><strong>Why:</strong><ul>")
-        for r in a.fired:
-            parts.append(f"<li><strong>{escape(r.label)}</strong> "
-                         f"({_urgency(r.urgency).lower()}): {escape(r.rationale)} "
-                         f"Answers: {'; '.join(_label(kb, f) for f in r.findings)} "
-                         f"{_cite(kb, r.source_id, face)}</li>")
-        parts.append("</ul></div>")
-    if a.raised_by:
-        names = {c.condition_id: c for c in _all_candidates(a)}
-        parts.append("<div class='ub-raised-by'><strong>Raised by a likely cause:</strong><ul>")
-        for cid in a.raised_by:
-            c = names[cid]
-            cond = kb.conditions[cid]
-            parts.append(f"<li><strong>{escape(c.name)}</strong> is estimated at "
-                         f"{_percent(c.probability)} ({escape(BASIS_WORDS.get(c.basis, c.basis))})"
-                         f", past the {_percent(cond.urgency_threshold or 0)} at which it needs "
-                         f"{_urgency(c.min_urgency or a.urgency).lower()} (threshold: "
-                         f"{escape(BASIS_WORDS.get(cond.threshold_basis or '', ''))}). "
-                         f"{_cite(kb, c.prior_source_id, face)} "
-                         f"{_cite(kb, cond.threshold_source_id, face)}</li>")
-        parts.append("</ul></div>")
-    if not a.emergency_screen_complete:
-        n = len(a.unanswered_emergency)
-        parts.append(
-            f"<div class='ub-warn ub-emergency-incomplete'><strong>Emergency screen "
-            f"incomplete: {n} question{'s' * (n != 1)} unanswered.</strong><ul>"
-            + "".join(f"<li>{_question(kb, f, face)}</li>" for f in a.unanswered_emergency)
-            + "</ul></div>")
-    emergency = set(a.unanswered_emergency)
-    other = [f for f in a.unanswered_red_flags if f not in emergency]
-    if other:
-        parts.append("<div class='ub-unanswered'><strong>Unanswered see-a-provider "
-                     "questions:</strong> "
-                     + "; ".join(_question(kb, f, face) for f in other) + "</div>")
-    parts.append(f"<div class='ub-safety-net'><strong>Safety net:</strong> "
-                 f"{escape(a.safety_net)}</div></div>")
-    return "".join(parts)
-
-
-# -- the explained results --------------------------------------------------------------------
-def _all_candidates(a: Assessment) -> list[Candidate]:
-    out: list[Candidate] = []
-
-    def walk(c: Candidate) -> None:
-        out.append(c)
-        for sub in c.subtypes:
-            walk(sub)
-
-    for c in a.candidates:
-        walk(c)
-    return out
+BASIS_WORDS = {"published": "published figures", "guideline": "guideline",
+               "expert_estimate": "expert estimate"}
 
 
 def _percent(p: float) -> str:
@@ -195,171 +174,191 @@ def _percent(p: float) -> str:
     return f"{round(p * 100)}%"
 
 
-def _evidence(kb: KnowledgeBase, e: Evidence) -> str:
-    answer = "yes" if e.answer else "no"
-    return (f"{escape(e.label.rstrip('?'))}: <em>{answer}</em> "
-            f"(LR {e.likelihood_ratio:g}, {escape(BASIS_WORDS.get(e.basis, e.basis))})")
+def _lr(e: Evidence) -> str:
+    return f"LR {e.likelihood_ratio:g}"
 
 
-def _cause_item(a: Assessment, kb: KnowledgeBase, cand: Candidate, face: Face,
-                css: str = "ub-cause") -> str:
-    code = f", ICD-10-CM {escape(cand.icd10cm)}" if cand.icd10cm else ""
-    flag = (" <span class='ub-cant-miss'>must not miss</span>" if cand.cant_miss else "")
-    p = [f"<li class='{css}' data-condition='{escape(cand.condition_id, quote=True)}'><strong>"
-         f"{escape(cand.name)}</strong>{flag}: estimated {_percent(cand.probability)} "
-         f"(prior {_percent(cand.prior)}; {escape(BASIS_WORDS.get(cand.basis, cand.basis))}"
-         f"{code})"]
-    if cand.supporting:
-        p.append("<br>For: " + "; ".join(_evidence(kb, e) for e in cand.supporting))
-    if cand.against:
-        p.append("<br>Against: " + "; ".join(_evidence(kb, e) for e in cand.against))
-    p.append(f"<br><em>Course:</em> {escape(cand.prognosis)} "
-             f"{_cite(kb, cand.prognosis_source_id, face)}")
-    # the condition's source, its prior's, then those of the answers that moved it (once each)
-    sources = tuple(dict.fromkeys([cand.source_id, cand.prior_source_id,
-                                   *(e.source_id for e in (*cand.supporting, *cand.against))]))
-    p.append(f" {_cites(kb, sources, face)}")
-    if cand.subtypes:
-        p.append("<ul class='ub-subtypes'>" + "".join(
-            _cause_item(a, kb, sub, face, "ub-subtype") for sub in cand.subtypes) + "</ul>")
-    p.append("</li>")
-    return "".join(p)
+def _basis(code: str) -> str:
+    return BASIS_WORDS.get(code, word("group", code).lower())
 
 
+def _find_candidate(a: Assessment, condition_id: str) -> Candidate | None:
+    """A cause of the assessment by id, subtypes included."""
+    todo = list(a.candidates)
+    while todo:
+        c = todo.pop(0)
+        if c.condition_id == condition_id:
+            return c
+        todo.extend(c.subtypes)
+    return None
+
+
+#: Treatment categories in the order shown: non-drug care first (ACP 2017).
+TREATMENT_ORDER = ("non_drug", "medication", "procedure_surgery")
+
+
+def estimate(c: Candidate) -> str:
+    """A cause's estimate as shown next to its name: rounded probability and its basis."""
+    return f"{_percent(c.probability)} ({_basis(c.basis)})"
+
+
+def _plural(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
+@cache
+def _env() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("upperback", "templates"),
+        autoescape=True,  # every template, whatever its name: nothing reaches HTML unescaped
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+    env.globals.update(
+        cite=_cite, cites=_cites, label=_label, word=word, estimate=estimate, plural=_plural,
+        percent=_percent, lr=_lr, basis=_basis, find_candidate=_find_candidate,
+        TREATMENT_ORDER=TREATMENT_ORDER,
+        reference=reference, NOT_RECHECKED=NOT_RECHECKED, DISCLAIMER=DISCLAIMER,
+        URGENCIES=URGENCIES, URGENCY_ICON=URGENCY_ICON, CATEGORY_WORDS=CATEGORY_WORDS,
+        SHOWN_CAUSES=SHOWN_CAUSES, SUMMARY_CAUSES=SUMMARY_CAUSES,
+    )
+    return env
+
+
+def render(template: str, **values: Any) -> str:
+    """Render one of the kit's templates (autoescaped) to HTML text."""
+    return _env().get_template(template).render(**values)
+
+
+def macro(template: str, name: str, *args: Any, face: Face = SCREEN) -> str:
+    """Call one macro of a kit template (autoescaped) with `face` in its context."""
+    module = _env().get_template(template).make_module({"face": face})
+    return str(getattr(module, name)(*args))
+
+
+def _macro(name: str, *args: Any) -> str:
+    """Call one macro of `assessment.html.j2`: each section is a macro there."""
+    module = _env().get_template("assessment.html.j2").module
+    return str(getattr(module, name)(*args))
+
+
+def _read_css() -> str:
+    return resources.files("upperback").joinpath("templates", "upperback.css").read_text(
+        encoding="utf-8")
+
+
+#: The one stylesheet, as CSS text (dashboards wrap it in `<style>`; the report inlines it).
+STYLESHEET = _read_css()
+
+
+# -- the urgency block and the first screen ---------------------------------------------------
+def banner_html(a: Assessment, kb: KnowledgeBase, face: Face = SCREEN) -> str:
+    """The full urgency banner: word and icon, headline, advice, the rules that fired (with
+    their answers and sources), the emergency-screen-incomplete box, unanswered
+    see-a-provider questions and the safety net."""
+    return _macro("banner", a, kb, face)
+
+
+def summary_html(a: Assessment, kb: KnowledgeBase, face: Face = SCREEN) -> str:
+    """The first screen, readable in ten seconds: the urgency (word, headline, what led
+    there in a line), the top causes with their estimate, and the next steps."""
+    return _macro("summary", a, kb, face)
+
+
+def details_html(a: Assessment, kb: KnowledgeBase, face: Face = SCREEN) -> str:
+    """Everything else, one click away: why (rules and sources), the open questions, the
+    safety net, every cause, work-up, treatments, risk factors, what would change it and
+    what is not screened."""
+    return _macro("details", a, kb, face)
+
+
+# -- the explained results --------------------------------------------------------------------
 def causes_html(a: Assessment, kb: KnowledgeBase, face: Face = SCREEN) -> str:
-    """Possible causes as estimated probabilities (prior odds x likelihood ratios of the
-    answers) with the answers for and against each and the basis of the numbers; subtypes
-    under their parent; can't-miss causes flagged even when less likely than benign ones.
-    After the first `SHOWN_CAUSES`, the rest sit in a `<details>` list (collapsed on screen)."""
-    p = [_h(face, "Possible causes (estimates, not a diagnosis)")]
-    if a.cant_miss:
-        p.append("<div class='ub-warn ub-cant-miss-list'><strong>Must not miss:</strong> "
-                 "less likely than the causes below, but dangerous if missed: "
-                 + "; ".join(f"{escape(c.name)} (estimated {_percent(c.probability)})"
-                             for c in a.cant_miss) + ".</div>")
-    p.append("<ol class='ub-causes'>")
-    for i, cand in enumerate(a.candidates):
-        if i == SHOWN_CAUSES:  # the long tail stays one click away, still explained
-            opened = "" if face.collapse_causes else " open"
-            p.append(f"</ol><details class='ub-more'{opened}><summary>"
-                     f"{len(a.candidates) - i} less likely causes</summary>"
-                     f"<ol start='{i + 1}' class='ub-causes'>")
-        p.append(_cause_item(a, kb, cand, face))
-    p.append("</ol>" + ("</details>" if len(a.candidates) > SHOWN_CAUSES else ""))
-    p.append("<p class='ub-lr-note'>Each estimate starts from how often the cause explains "
-             "upper back pain in primary care (the prior) and is multiplied by the likelihood "
-             "ratio (LR) of each answer: above 1 makes it likelier, below 1 less likely. "
-             "Where the basis says expert estimate, the evidence is thin.</p>")
-    return "".join(p)
+    """Likely causes with the answers for and against each; after the first `SHOWN_CAUSES`,
+    the rest sit in a `<details>` list (collapsed on screen)."""
+    return _macro("causes", a, kb, face)
 
 
 def workup_html(a: Assessment, kb: KnowledgeBase, face: Face = SCREEN) -> str:
-    p = [_h(face, "Suggested work-up"), "<ul class='ub-workup'>"]
-    for wk in a.workup:
-        p.append(f"<li><strong>{escape(wk.name)}</strong>: {escape(' '.join(wk.reasons))} "
-                 f"{_cites(kb, wk.source_ids, face)}</li>")
-    p.append("</ul>")
-    return "".join(p)
-
-
-def _check_before(kb: KnowledgeBase, finding_ids: tuple[str, ...]) -> str:
-    """Unanswered contraindicating questions: asked before the option is offered."""
-    if not finding_ids:
-        return ""
-    asks = "; ".join(_label(kb, f) for f in finding_ids)
-    return f" <span class='ub-check-before'><strong>Ask first:</strong> {asks}</span>"
+    return _macro("workup", a, kb, face)
 
 
 def treatments_html(a: Assessment, kb: KnowledgeBase, face: Face = SCREEN) -> str:
     """Treatment options by category (access, what they are for, what to ask first, evidence),
     then those withheld by an answer; secondary in an emergency."""
-    p = [_h(face, "Treatment options")]
-    if a.treatments_secondary:
-        p.append("<div class='ub-warn ub-secondary'><strong>Emergency: treatment options are "
-                 "secondary.</strong> Arrange emergency care first; do not delay for "
-                 "these.</div>")
-    for cat in ("non_drug", "medication", "procedure_surgery"):  # non-drug first (ACP 2017)
-        words = CATEGORY_WORDS[cat]
-        items = [t for t in a.treatments if t.category == cat]
-        if not items:
-            continue
-        p.append(f"{_h(face, words, 1)}<ul class='ub-treatments'>")
-        for t in items:
-            why = ", ".join(escape(cond.name if (cond := kb.conditions.get(x)) else x)
-                            for x in t.for_conditions)
-            ev = (f" <em>Evidence:</em> {escape(t.evidence_note)} "
-                  f"{_cite(kb, t.evidence_source_id, face)}" if t.evidence_note else "")
-            p.append(f"<li data-treatment='{escape(t.treatment_id, quote=True)}'><strong>"
-                     f"{escape(t.name)}</strong> ({_words(ACCESS_WORDS, t.access)}): "
-                     f"{escape(t.description)}"
-                     + (f" For: {why}." if why else " General care.")
-                     + _check_before(kb, t.check_before)
-                     + "".join(f" <span class='ub-caution'><strong>Caution:</strong> "
-                               f"{escape(reason)} {_cite(kb, src, face)}</span>"
-                               for _, reason, src in t.cautions)
-                     + f"{ev} {_cite(kb, t.source_id, face)}</li>")
-        p.append("</ul>")
-    if a.withheld_treatments:
-        p.append(f"{_h(face, 'Withheld: contraindicated by an answer', 1)}"
-                 "<ul class='ub-withheld'>")
-        for wt in a.withheld_treatments:
-            p.append(f"<li><strong>{escape(wt.name)}</strong>: {escape(' '.join(wt.reasons))} "
-                     f"{_cites(kb, wt.source_ids, face)}</li>")
-        p.append("</ul>")
-    return "".join(p)
+    return _macro("treatments", a, kb, face)
 
 
 def risk_factors_html(a: Assessment, kb: KnowledgeBase, face: Face = SCREEN) -> str:
     """Risk factors answered yes, with prevention advice; nothing when there are none."""
-    if not a.risk_factors:
-        return ""
-    p = [_h(face, "Risk factors and prevention"), "<ul class='ub-risk-factors'>"]
-    for rf in a.risk_factors:
-        p.append(f"<li><strong>{escape(rf.name)}</strong>: {escape(rf.explanation)} "
-                 f"<em>Prevention:</em> {escape(rf.prevention_advice)} "
-                 f"{_cite(kb, rf.source_id, face)}</li>")
-    p.append("</ul>")
-    return "".join(p)
+    return _macro("risk_factors", a, kb, face)
 
 
 def would_change_html(a: Assessment, kb: KnowledgeBase, face: Face = SCREEN) -> str:
-    """The single answers that would raise the urgency, or a sentence saying there are none."""
-    p = [_h(face, "What would change the decision")]
-    if a.would_change:
-        p.append("<ul class='ub-would-change'>" + "".join(
-            f"<li>{_question(kb, d.finding_id, face)}: a yes makes it "
-            f"<strong>{_urgency(d.new_urgency).lower()}</strong></li>"
-            for d in a.would_change) + "</ul>")
-    else:
-        p.append("<p class='ub-would-change-none'>No single answer would raise the "
-                 "urgency.</p>")
-    return "".join(p)
+    """The answers that would raise the urgency beyond the open questions the banner already
+    lists, or a sentence saying there are none."""
+    return _macro("would_change", a, kb, face)
 
 
 def complications_html(a: Assessment, kb: KnowledgeBase, face: Face = SCREEN) -> str:
     """Complications of back pain to watch for (each cause's course is shown with it)."""
-    if not a.complications:
-        return ""
-    p = [_h(face, "Complications to watch for"), "<ul class='ub-complications'>"]
-    for c in a.complications:
-        p.append(f"<li><strong>{escape(c.name)}</strong>: {escape(c.description)} "
-                 f"{_cite(kb, c.source_id, face)}</li>")
-    p.append("</ul>")
-    return "".join(p)
+    return _macro("complications", a, kb, face)
 
 
 def not_screened_html(a: Assessment, kb: KnowledgeBase, face: Face = SCREEN) -> str:
     """What this checklist does not screen for, and why it matters."""
-    p = [_h(face, "Not screened by this checklist"), "<ul class='ub-not-screened'>"]
-    for s in a.screening_limits:
-        p.append(f"<li><strong>{escape(s.condition)}</strong>: {escape(s.why_it_matters)} "
-                 f"{_cite(kb, s.source_id, face)}</li>")
-    p.append("</ul>")
-    return "".join(p)
+    return _macro("not_screened", a, kb, face)
 
 
 def results_html(a: Assessment, kb: KnowledgeBase, face: Face = SCREEN) -> str:
     """Every section below the banner, in screen order."""
-    return "".join(section(a, kb, face) for section in (
-        causes_html, workup_html, treatments_html, risk_factors_html, complications_html,
-        would_change_html, not_screened_html))
+    return _macro("results", a, kb, face)
+
+
+def answers_html(a: Assessment, kb: KnowledgeBase, face: Face = REPORT) -> str:
+    """Every checklist question with its answer; unanswered ones are marked as such."""
+    return _macro("answers", a, kb, face)
+
+
+def footer_html(kb: KnowledgeBase) -> str:
+    """The footer of every screen: decision support, not a diagnosis, and the KB version."""
+    return render("footer.html.j2", kb=kb)
+
+
+def report_html(
+    a: Assessment,
+    kb: KnowledgeBase,
+    *,
+    assessor: str | None = None,
+    note: str | None = None,
+    patient_id: str | None = None,
+    when: datetime,
+) -> str:
+    """A self-contained printable HTML page of one assessment (no scripts, no links out)."""
+    return render("report.html.j2", a=a, kb=kb, face=REPORT, assessor=assessor, note=note,
+                  patient_id=patient_id, when=when, css=Markup(STYLESHEET))
+
+
+def report_body_html(
+    a: Assessment,
+    kb: KnowledgeBase,
+    *,
+    assessor: str | None = None,
+    note: str | None = None,
+    patient_id: str | None = None,
+    when: datetime,
+) -> str:
+    """The report without its page: what the dashboard prints (its print-only block)."""
+    return render("report_body.html.j2", a=a, kb=kb, face=REPORT, assessor=assessor,
+                  note=note, patient_id=patient_id, when=when)
+
+
+def word_count(html: str) -> int:
+    """Words shown by an HTML fragment before any click (tags, the stylesheet and the body of
+    a closed `<details>` dropped; its summary line counts): the first-screen budget."""
+    text = re.sub(r"<style.*?</style>", " ", html, flags=re.S)
+    text = re.sub(r"(<details(?![^>]*\bopen\b)[^>]*>\s*<summary>.*?</summary>).*?</details>",
+                  r"\1", text, flags=re.S)
+    return len(re.sub(r"<[^>]+>", " ", text).split())

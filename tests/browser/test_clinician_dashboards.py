@@ -26,7 +26,7 @@ def yes(page: Page, fid: str) -> None:
 
 
 def banner(page: Page, urgency: str) -> None:
-    expect(page.locator(f".ub-banner[data-urgency='{urgency}']")).to_be_visible()
+    expect(page.locator(f".ub-summary .ub-banner[data-urgency='{urgency}']")).to_be_visible()
 
 
 def upload(page: Page, path: Path) -> None:
@@ -37,7 +37,7 @@ def upload(page: Page, path: Path) -> None:
 
 
 def ready(page: Page) -> None:
-    page.wait_for_selector(".ub-banner[data-urgency]", timeout=60_000)
+    page.wait_for_selector(".ub-summary .ub-banner[data-urgency]", timeout=60_000)
 
 
 def test_assessment_answer_export_reset(open_notebook: Opener, tmp_path: Path) -> None:
@@ -48,9 +48,10 @@ def test_assessment_answer_export_reset(open_notebook: Opener, tmp_path: Path) -
     expect(page.locator(".ub-footer").first).to_contain_text(kb.version)
     yes(page, "fever")
     banner(page, "see_provider")
-    expect(page.locator(".ub-emergency-incomplete")).to_contain_text("Emergency screen incomplete")
+    expect(page.locator(".ub-summary .ub-emergency-incomplete")).to_contain_text(
+        "Emergency screen incomplete")
     yes(page, "heavy_lifting")
-    expect(page.locator(".ub-causes")).to_contain_text("Back strain")
+    expect(page.locator(".ub-top-causes")).to_contain_text("Back strain")
     yes(page, "saddle_or_leg_numbness")
     banner(page, "emergency")
     expect(page.locator(".ub-results-body")).to_contain_text("secondary")
@@ -97,12 +98,17 @@ def _contains_b64() -> object:
 def test_keyboard_answers_a_red_flag(open_notebook: Opener) -> None:
     page = open_notebook(ASSESSMENT)
     ready(page)
-    page.locator(".finding-cannot_walk_or_stand button", has_text="Yes").focus()
+    yes_button = page.locator(".finding-cannot_walk_or_stand button", has_text="Yes")
+    yes_button.focus()
     page.keyboard.press("Enter")
-    banner(page, "emergency")
-    page.keyboard.press("Tab")  # to "No" of the same question
+    banner(page, "ambulance")
+    expect(yes_button).to_have_attribute("aria-pressed", "true")
+    page.keyboard.press("ArrowRight")  # arrows move within the question, to "No"
     page.keyboard.press("Space")
     banner(page, "incomplete")
+    expect(yes_button).to_have_attribute("aria-pressed", "false")
+    no_button = page.locator(".finding-cannot_walk_or_stand button", has_text="No")
+    expect(no_button).to_have_attribute("aria-pressed", "true")
 
 
 def test_import_error_is_shown(open_notebook: Opener, tmp_path: Path) -> None:

@@ -3,10 +3,9 @@ treatment is for, its evidence notes and its contraindications."""
 
 from __future__ import annotations
 
-from html import escape
-
 import ipywidgets as w
 
+from .. import _render
 from .._loader import load_knowledge_base
 from .._model import KnowledgeBase, Treatment
 from . import _common as c
@@ -27,27 +26,9 @@ def filter_treatments(kb: KnowledgeBase, *, condition: str = ALL, category: str 
 
 
 def treatment_html(kb: KnowledgeBase, t: Treatment) -> str:
-    p = [f"<div class='ub-card ub-treatment' data-treatment='{escape(t.treatment_id)}'>"
-         f"<h3>{escape(t.name)}</h3><p>{escape(c.CATEGORY_WORDS.get(t.category, t.category))}"
-         f" &middot; {escape(c.ACCESS_WORDS.get(t.access, t.access))} &middot; invasiveness "
-         f"{escape(c.INVASIVENESS_WORDS.get(t.invasiveness, str(t.invasiveness)))}"
-         + (" &middot; general care for non-specific back pain" if t.general else "")
-         + f"</p><p>{escape(t.description)} {c.cite(kb, t.source_id)}</p>"]
     uses = [x for x in kb.treatment_conditions if x.treatment_id == t.treatment_id]
-    if uses:
-        p.append("<p><strong>For:</strong></p><ul>" + "".join(
-            f"<li>{escape(kb.conditions[x.condition_id].name)}: {escape(x.note)} "
-            f"{c.cite(kb, x.source_id)}</li>" for x in uses) + "</ul>")
-    if t.evidence_note:
-        p.append(f"<p class='ub-warn'><strong>Evidence note:</strong> {escape(t.evidence_note)} "
-                 f"{c.cite(kb, t.evidence_source_id)}</p>")
     contra = [x for x in kb.contraindications if x.treatment_id == t.treatment_id]
-    if contra:
-        p.append("<p><strong>Contraindications:</strong></p><ul class='ub-contra'>" + "".join(
-            f"<li>{escape(kb.findings[x.finding_id].label)} {escape(x.reason)} "
-            f"{c.cite(kb, x.source_id)}</li>" for x in contra) + "</ul>")
-    p.append("</div>")
-    return "".join(p)
+    return _render.macro("explorers.html.j2", "treatment", kb, t, uses, contra)
 
 
 class TreatmentsExplorer(w.VBox):  # type: ignore[misc]
@@ -58,7 +39,7 @@ class TreatmentsExplorer(w.VBox):  # type: ignore[misc]
                        key=lambda o: o[0].lower())
         cats = sorted({t.category for t in kb.treatments.values()})
         accs = sorted({t.access for t in kb.treatments.values()})
-        wide = w.Layout(width="30em")
+        wide = w.Layout(width="100%", max_width="30em")
         self.condition = w.Dropdown(options=[("Any cause", ALL), *conds], description="Cause",
                                     layout=wide)
         self.category = w.Dropdown(
@@ -81,9 +62,9 @@ class TreatmentsExplorer(w.VBox):  # type: ignore[misc]
             dd.add_class(("ub-filter-condition", "ub-filter-category", "ub-filter-access",
                           "ub-filter-invasiveness")[i])
             dd.observe(c.guard(self.error)(lambda _ch: self.show()), names="value")
-        super().__init__([c.style(), c.footer(kb), self.error,
-                          w.VBox([self.condition, self.category, self.access,
-                                  self.invasiveness]),
+        filters = w.VBox([w.HTML("<h2>Filters</h2>"), self.condition, self.category,
+                          self.access, self.invasiveness])
+        super().__init__([c.style(), self.error, filters, w.HTML("<h2>Matching treatments</h2>"),
                           self.count, self.list, c.footer(kb)])
         self.add_class("ub-app")
         self.add_class("ub-treatments")
