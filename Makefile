@@ -7,10 +7,8 @@ STAMP := $(VENV)/.installed
 # Silences jupyter_core's platformdirs notice at its source, so warnings can stay errors.
 export JUPYTER_PLATFORM_DIRS := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
-# Voila finds our template (share/jupyter/voila/templates/upperback: no CDN links) here.
-export JUPYTER_PATH := $(CURDIR)/share/jupyter
 
-.PHONY: help install npm serve test unit lint bench docs chromium clean
+.PHONY: help install npm serve test unit lint bench docs chromium clean hub hub-deps
 
 help:
 	@echo "make serve   start the clinician dashboards in Voila (http://127.0.0.1:8866)"
@@ -18,8 +16,10 @@ help:
 	@echo "make lint    ruff and mypy"
 	@echo "make bench   benchmarks (ratios against baselines measured in the same run)"
 	@echo "make docs    regenerate docs/data-dictionary.md from data/datapackage.json"
+	@echo "make hub     JupyterHub with sign-in on http://127.0.0.1:$${UPPERBACK_HUB_PORT:-8000} (see README)"
 
-$(STAMP): pyproject.toml
+# The install copies share/ (the Voila template) into the venv: reinstall when it changes.
+$(STAMP): pyproject.toml hatch_build.py $(wildcard share/jupyter/voila/templates/upperback/*)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
@@ -70,9 +70,23 @@ unit: install npm
 
 # PYTHONWARNINGS reaches the notebook kernels nbval starts (pytest's own filterwarnings does
 # not): a notebook that shows a warning fails the suite.
-test: install chromium npm lint
+test: install chromium npm hub-deps lint
 	PYTHONWARNINGS=error $(VENV)/bin/pytest --nbval-lax --nbval-current-env \
 	  --nbval-cell-timeout=300 tests notebooks
+
+# configurable-http-proxy (JupyterHub's proxy) from npm, installed locally under deploy/.
+HUB_PROXY := deploy/node_modules/.bin/configurable-http-proxy
+$(HUB_PROXY): deploy/package.json
+	cd deploy && npm ci --no-audit --no-fund --silent
+	@touch $(HUB_PROXY)
+
+hub-deps: $(HUB_PROXY)
+
+# JupyterHub with sign-in on 127.0.0.1:$UPPERBACK_HUB_PORT (default 8000). Name the first
+# administrator: UPPERBACK_HUB_ADMIN=yourname make hub, then sign up as that name.
+hub: install $(HUB_PROXY)
+	@test -n "$$UPPERBACK_HUB_ADMIN" || echo "Note: UPPERBACK_HUB_ADMIN is not set, so no one can approve sign-ups (see README)." >&2
+	$(VENV)/bin/jupyterhub -f deploy/jupyterhub_config.py
 
 bench: install chromium
 	$(PY) benchmarks/run.py

@@ -74,8 +74,7 @@ def main() -> None:
     port = _free_port()
     pools = {"assessment.ipynb": {"pool_size": 1}, "empty.ipynb": {"pool_size": 1},
              "default": {"pool_size": 0}}
-    env = dict(os.environ, JUPYTER_PLATFORM_DIRS="1",
-               JUPYTER_PATH=str(REPO / "share" / "jupyter"))
+    env = dict(os.environ, JUPYTER_PLATFORM_DIRS="1")  # the template is installed with us
     log = (work / "voila.log").open("wb")
     server = subprocess.Popen(
         [sys.executable, "-m", "voila", str(work), "--no-browser", f"--port={port}",

@@ -9,7 +9,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks are scripts, not a package
 
-BENCHMARKS = ("engine", "dashboard", "cohort")
+BENCHMARKS = ("startup", "engine", "dashboard", "viewers", "cohort")
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -31,3 +32,23 @@ def test_failure_keeps_the_old_file_and_leaves_no_temp(
         save_atomic(target, "new")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o600, 0o664])
+def test_replacing_a_file_keeps_its_mode(tmp_path: Path, mode: int) -> None:
+    target = tmp_path / "findings.csv"
+    target.write_text("old")
+    target.chmod(mode)
+    save_atomic(target, "new")
+    assert target.read_text() == "new"
+    assert target.stat().st_mode & 0o777 == mode
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_new_file_gets_the_mode_the_umask_allows(tmp_path: Path, umask: int) -> None:
+    old = os.umask(umask)
+    try:
+        target = save_atomic(tmp_path / "report.html", "x")
+    finally:
+        os.umask(old)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask

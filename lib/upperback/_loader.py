@@ -1,9 +1,18 @@
 """Loading and validating the knowledge base: schema checks (from the descriptor), the
-cross-table rules a schema cannot state, and the safety cases run through the engine."""
+cross-table rules a schema cannot state, and the safety cases run through the engine.
+
+Loading is not validating. Validation (frictionless, cross-table rules, safety cases) takes
+seconds, so it leaves a stamp: a file in the user's cache named by the hash of the content it
+passed and of the code that judged it. A later load of identical content reads the CSVs and
+skips the checks; content without a stamp is validated first, so speed never skips a check.
+"""
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
+import json
 import os
 from collections import defaultdict
 from collections.abc import Callable, Mapping
@@ -15,7 +24,15 @@ from typing import Any, TypeVar
 
 from . import _model as m
 from ._errors import KnowledgeBaseError, Problem
-from ._schema import DESCRIPTOR, PackageSpec, read_descriptor, read_table, validate_schema
+from ._schema import (
+    DESCRIPTOR,
+    PackageSpec,
+    TableSpec,
+    _convert,
+    read_descriptor,
+    read_table,
+    validate_schema,
+)
 
 #: Resource name -> record class. Resources not listed here load into `extra_tables`.
 RECORDS: Mapping[str, type] = MappingProxyType({
@@ -34,10 +51,19 @@ FOLDED = ("rule_findings", "safety_case_answers")
 T = TypeVar("T")
 
 
+#: Where an installed wheel carries the knowledge base (pyproject maps the top-level data/
+#: folder here); a checkout or editable install has none and uses the repository's data/.
+PACKAGED_DATA = Path(__file__).resolve().parent / "data"
+REPO_DATA = Path(__file__).resolve().parents[2] / "data"
+
+
 def default_data_dir() -> Path:
-    """`UPPERBACK_DATA` if set, else the repository's `data/` folder."""
+    """`UPPERBACK_DATA` if set, else the knowledge base shipped in the package (a wheel), else
+    the repository's `data/` folder (a checkout or editable install)."""
     env = os.environ.get("UPPERBACK_DATA")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "data"
+    if env:
+        return Path(env)
+    return PACKAGED_DATA if (PACKAGED_DATA / DESCRIPTOR).is_file() else REPO_DATA
 
 
 def content_version(folder: Path, spec: PackageSpec) -> str:
@@ -53,9 +79,15 @@ def _records(cls: Callable[..., T], rows: tuple[dict[str, object], ...]) -> tupl
     return tuple(cls(**{k: v for k, v in r.items() if k in names}) for r in rows)
 
 
-def _build(folder: Path, spec: PackageSpec) -> tuple[m.KnowledgeBase, dict[str, dict[str, int]]]:
-    """Typed knowledge base plus, per table, the line of each row's key (for messages)."""
-    raw = {name: read_table(folder, t) for name, t in spec.tables.items()}
+def _build(
+    folder: Path, spec: PackageSpec,
+    raw: Mapping[str, tuple[dict[str, object], ...]] | None = None,
+    version: str | None = None,
+) -> tuple[m.KnowledgeBase, dict[str, dict[str, int]]]:
+    """Typed knowledge base plus, per table, the line of each row's key (for messages).
+    `raw` and `version`, when given, come from a snapshot of the files (see `_Snapshot`)."""
+    if raw is None:
+        raw = {name: read_table(folder, t) for name, t in spec.tables.items()}
     lines: dict[str, dict[str, int]] = {}
     for name, t in spec.tables.items():
         lines[name] = {
@@ -91,7 +123,7 @@ def _build(folder: Path, spec: PackageSpec) -> tuple[m.KnowledgeBase, dict[str, 
     }
     kb = m.KnowledgeBase(
         folder=str(folder),
-        version=content_version(folder, spec),
+        version=version or content_version(folder, spec),
         sources=keyed("sources", "source_id"),
         conditions=keyed("conditions", "condition_id"),
         priors=_records(m.ConditionPrior, raw["condition_priors"]),
@@ -316,12 +348,26 @@ def check_record_fields(spec: PackageSpec) -> list[Problem]:
 
 
 def validate_knowledge_base(path: str | os.PathLike[str] | None = None) -> list[Problem]:
-    """Every problem of the folder (schema, cross-table, safety cases), or [] when valid."""
+    """Every problem of the folder (schema, cross-table, safety cases), or [] when valid.
+
+    Always runs every check (never trusts a stamp); a valid folder is stamped, so later loads
+    of the same content are fast."""
     try:
-        _load(Path(path) if path is not None else default_data_dir())
+        _validate(Path(path) if path is not None else default_data_dir())
     except KnowledgeBaseError as exc:
         return list(exc.problems)
     return []
+
+
+def _validate(folder: Path) -> m.KnowledgeBase:
+    """Every check, then a stamp for the content that passed them."""
+    before = _Snapshot.take(folder)
+    kb = _load(folder)
+    # Stamp only what was on disk before and after the checks: an edit made while they ran
+    # is never stamped as validated.
+    if before is not None and before == _Snapshot.take(folder):
+        _write_stamp(folder, before.digest)
+    return kb
 
 
 def _load(folder: Path) -> m.KnowledgeBase:
@@ -345,16 +391,22 @@ def _load(folder: Path) -> m.KnowledgeBase:
     return kb
 
 
-def load_knowledge_base(path: str | os.PathLike[str] | None = None) -> m.KnowledgeBase:
-    """Load and fully validate a knowledge base folder (default: `default_data_dir()`).
+def load_knowledge_base(
+    path: str | os.PathLike[str] | None = None, *, validate: bool = False
+) -> m.KnowledgeBase:
+    """Load a knowledge base folder (default: `default_data_dir()`).
 
+    Content that a validation has stamped loads without the checks; any other content is fully
+    validated first (and stamped when valid). `validate=True` runs every check regardless.
     Raises `KnowledgeBaseError` listing every problem, with file, line and column.
     """
     folder = Path(path) if path is not None else default_data_dir()
-    return _cached(str(folder.resolve()), _stamp(folder))
+    if validate:
+        return _validate(folder)
+    return _cached(str(folder.resolve()), _stat_key(folder))
 
 
-def _stamp(folder: Path) -> tuple[tuple[str, int, int], ...]:
+def _stat_key(folder: Path) -> tuple[tuple[str, int, int], ...]:
     """Changes whenever a file in the folder changes, so the cache never serves stale data."""
     if not folder.is_dir():
         return ()
@@ -362,5 +414,97 @@ def _stamp(folder: Path) -> tuple[tuple[str, int, int], ...]:
 
 
 @lru_cache(maxsize=8)
-def _cached(folder: str, stamp: tuple[tuple[str, int, int], ...]) -> m.KnowledgeBase:
-    return _load(Path(folder))
+def _cached(folder: str, stat_key: tuple[tuple[str, int, int], ...]) -> m.KnowledgeBase:
+    path = Path(folder)
+    snap = _Snapshot.take(path)
+    if snap is None or not _is_stamped(path, snap.digest):
+        return _validate(path)
+    # Built from the very bytes the digest covers: a file edited meanwhile cannot slip in.
+    kb, _ = _build(path, snap.spec, snap.rows(), snap.version)
+    return kb
+
+
+# -- validation stamps ------------------------------------------------------------------------
+
+#: The modules whose code decides what is valid: a change to any of them makes every stamp stale.
+_JUDGES = ("_loader.py", "_schema.py", "_engine.py", "_model.py")
+
+
+@lru_cache(maxsize=1)
+def _judges_digest() -> bytes:
+    here = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for name in _JUDGES:
+        digest.update(name.encode() + b"\0" + (here / name).read_bytes() + b"\0")
+    return digest.digest()
+
+
+class _Snapshot:
+    """The bytes of a folder's descriptor and tables, read once, and their digest."""
+
+    def __init__(self, spec: PackageSpec, files: dict[str, bytes], csvs: tuple[str, ...]):
+        self.spec, self.files = spec, files
+        digest = hashlib.sha256(_judges_digest())
+        # Undeclared CSV files are a validation problem, so their names belong in the digest.
+        digest.update("\0".join(csvs).encode() + b"\0")
+        for name in sorted(files):
+            digest.update(name.encode() + b"\0" + files[name] + b"\0")
+        self.digest = digest.hexdigest()
+        short = hashlib.sha256()
+        for name in sorted(files):  # the same recipe as `content_version`
+            short.update(name.encode() + b"\0" + files[name] + b"\0")
+        self.version = f"{spec.version}+{short.hexdigest()[:8]}"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Snapshot) and other.digest == self.digest
+
+    __hash__ = None  # type: ignore[assignment]
+
+    @classmethod
+    def take(cls, folder: Path) -> _Snapshot | None:
+        """None when the folder cannot be read as a package: validation will say why."""
+        try:
+            spec = read_descriptor(folder)
+            names = [DESCRIPTOR, *(t.path for t in spec.tables.values())]
+            files = {name: (folder / name).read_bytes() for name in names}
+            csvs = tuple(sorted(p.name for p in folder.glob("*.csv")))
+        except (KnowledgeBaseError, OSError):
+            return None
+        return cls(spec, files, csvs)
+
+    def rows(self) -> dict[str, tuple[dict[str, object], ...]]:
+        return {name: _rows(self.files[t.path], t) for name, t in self.spec.tables.items()}
+
+
+def _rows(data: bytes, table: TableSpec) -> tuple[dict[str, object], ...]:
+    """`read_table` over bytes already read (and validated)."""
+    types = {f.name: f.type for f in table.fields}
+    reader = csv.DictReader(io.StringIO(data.decode("utf-8"), newline=""))
+    return tuple({k: _convert(v, types[k]) for k, v in row.items()} for row in reader)
+
+
+def stamp_path(digest: str) -> Path:
+    """The stamp of validated content: a file named by its digest in the user's cache (never in
+    the knowledge-base folder, so stamps do not travel into copies, backups or diffs, and a
+    read-only folder such as an installed wheel's is stamped too)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "upperback" / "validated" / digest
+
+
+def _is_stamped(folder: Path, digest: str) -> bool:
+    return stamp_path(digest).is_file()
+
+
+def _write_stamp(folder: Path, digest: str) -> None:
+    """Best effort: without a stamp the next load simply validates again."""
+    from . import __version__
+    from ._io import save_atomic
+
+    target = stamp_path(digest)
+    text = json.dumps({"digest": digest, "folder": str(folder.resolve()),
+                       "validated_by": f"upperback {__version__}"}) + "\n"
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        save_atomic(target, text)
+    except OSError:
+        pass

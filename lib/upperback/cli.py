@@ -29,7 +29,8 @@ class _Parser(argparse.ArgumentParser):
 
 def _add_data(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", metavar="DIR", type=Path, default=None,
-                   help="knowledge-base folder (default: $UPPERBACK_DATA, else the repo's data/)")
+                   help="knowledge-base folder (default: $UPPERBACK_DATA, else the one shipped "
+                        "with upperback)")
 
 
 def _kb(args: argparse.Namespace) -> KnowledgeBase:
@@ -49,7 +50,7 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
 def cmd_validate(args: argparse.Namespace) -> int:
     folder = args.data or default_data_dir()
     try:
-        kb = load_knowledge_base(folder)
+        kb = load_knowledge_base(folder, validate=True)
     except KnowledgeBaseError as exc:
         if args.json:
             _print_json({"valid": False, "folder": str(folder), "problems": [
