@@ -19,7 +19,8 @@ help:
 	@echo "make hub     JupyterHub with sign-in on http://127.0.0.1:$${UPPERBACK_HUB_PORT:-8000} (see README)"
 
 # The install copies share/ (the Voila template) into the venv: reinstall when it changes.
-$(STAMP): pyproject.toml hatch_build.py $(wildcard share/jupyter/voila/templates/upperback/*)
+# The template is installed (copied) into the environment: a change to it reinstalls.
+$(STAMP): pyproject.toml hatch_build.py $(shell find share -type f 2>/dev/null) hatch_build.py $(wildcard share/jupyter/voila/templates/upperback/*)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'

@@ -47,8 +47,10 @@ def test_one_version_source() -> None:
 
 def test_template_is_installed_into_the_environment() -> None:
     installed = Path(sys.prefix) / TEMPLATE
-    names = sorted(p.name for p in (REPO / TEMPLATE).iterdir())
-    assert sorted(p.name for p in installed.iterdir()) == names
+    names = sorted(str(p.relative_to(REPO / TEMPLATE)) for p in (REPO / TEMPLATE).rglob("*")
+                   if p.is_file())
+    assert sorted(str(p.relative_to(installed)) for p in installed.rglob("*")
+                  if p.is_file()) == names
     stale = [n for n in names if not filecmp.cmp(REPO / TEMPLATE / n, installed / n, False)]
     assert stale == [], f"{stale} changed since the install: run `make install`"
 
@@ -84,8 +86,10 @@ def test_wheel_carries_knowledge_base_template_and_version(wheel: Path) -> None:
         for name in shipped:
             assert zf.read(f"upperback/data/{name}") == (REPO / "data" / name).read_bytes()
         data_root = f"upperback-{upperback.__version__}.data/data/"
-        for p in (REPO / TEMPLATE).iterdir():
-            assert zf.read(data_root + str(TEMPLATE / p.name)) == p.read_bytes()
+        for p in (REPO / TEMPLATE).rglob("*"):
+            if p.is_file():
+                rel = p.relative_to(REPO)
+                assert zf.read(data_root + str(rel)) == p.read_bytes()
 
 
 @pytest.mark.slow

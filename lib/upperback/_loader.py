@@ -361,12 +361,15 @@ def validate_knowledge_base(path: str | os.PathLike[str] | None = None) -> list[
 
 def _validate(folder: Path) -> m.KnowledgeBase:
     """Every check, then a stamp for the content that passed them."""
-    before = _Snapshot.take(folder)
-    kb = _load(folder)
-    # Stamp only what was on disk before and after the checks: an edit made while they ran
-    # is never stamped as validated.
-    if before is not None and before == _Snapshot.take(folder):
-        _write_stamp(folder, before.digest)
+    for _ in range(3):
+        before = _Snapshot.take(folder)
+        kb = _load(folder)
+        # Stamp only what was on disk before and after the checks: an edit made while they
+        # ran is never stamped as validated. A publish swapping the folder mid-read could give
+        # a mix of old and new files: read again until the folder held still.
+        if before is not None and before == _Snapshot.take(folder):
+            _write_stamp(folder, before.digest)
+            return kb
     return kb
 
 
@@ -427,7 +430,7 @@ def _cached(folder: str, stat_key: tuple[tuple[str, int, int], ...]) -> m.Knowle
 # -- validation stamps ------------------------------------------------------------------------
 
 #: The modules whose code decides what is valid: a change to any of them makes every stamp stale.
-_JUDGES = ("_loader.py", "_schema.py", "_engine.py", "_model.py")
+_JUDGES = ("_loader.py", "_schema.py", "_engine.py", "_rules.py", "_model.py")
 
 
 @lru_cache(maxsize=1)

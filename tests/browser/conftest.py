@@ -30,11 +30,11 @@ def free_port() -> int:
 
 
 def voila_env() -> dict[str, str]:
-    """The environment `make serve` gives Voilà: our template on the Jupyter path."""
+    """The environment `make serve` gives Voilà: none of our own. The template is found where
+    the install put it (the environment's share/jupyter), as plain `voila` finds it."""
     env = dict(os.environ)
     env["JUPYTER_PLATFORM_DIRS"] = "1"
-    env["JUPYTER_PATH"] = os.pathsep.join(
-        p for p in (str(REPO / "share" / "jupyter"), env.get("JUPYTER_PATH", "")) if p)
+    env.pop("JUPYTER_PATH", None)
     env.pop("PYTHONWARNINGS", None)  # pytest's warnings-as-errors is for the tests, not Voilà
     return env
 

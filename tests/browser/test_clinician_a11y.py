@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 pytestmark = pytest.mark.browser
 ASSESSMENT = "clinician/assessment.ipynb"
@@ -199,4 +199,22 @@ def test_leaving_a_page_with_answers_asks_first(open_notebook: Opener) -> None:
     page.wait_for_timeout(1_000)
     assert asked == ["beforeunload"]
     assert not page.is_closed()
+    page.close()
+
+
+def test_list_page_shows_titles_not_file_names(voila_url: str, browser: Browser) -> None:
+    page = browser.new_page()
+    outside: list[str] = []
+    page.on("request", lambda r: outside.append(r.url)
+            if not r.url.startswith((voila_url, "data:")) else None)
+    page.goto(f"{voila_url}/voila/tree/clinician")
+    links = page.locator(".ub-tree a")
+    expect(links.first).to_be_visible()
+    texts = links.all_inner_texts()
+    assert "Assessment" in texts
+    assert not [t for t in texts if ".ipynb" in t or "_" in t], texts
+    expect(page.locator(".ub-tree-note")).to_contain_text("not a diagnosis")
+    violations = axe_violations(page)
+    assert violations == [], json.dumps(violations, indent=1)
+    assert outside == []
     page.close()
