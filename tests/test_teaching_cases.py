@@ -4,12 +4,15 @@ fails here, naming the case, so the educator updates the story or the key."""
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import upperback
-from upperback import KnowledgeBase, quiz
+from upperback import KnowledgeBase, KnowledgeBaseError, kbdiff, quiz
+from upperback import teaching_widgets as tw
 
 REPO = Path(__file__).resolve().parents[1]
 CASES = quiz.load_cases(upperback.load_knowledge_base(REPO / "data"))
@@ -69,7 +72,7 @@ def test_rule_edit_that_changes_a_case_is_caught(data_copy: Path) -> None:
         "case_id": "case_em_meal_nausea", "min_urgency": "emergency", "max_urgency": "",
         "others_no": "false", "description": "Test case.", "source_id": "niddk_digestive"})
     # validation refuses the knowledge base: the stale case would teach the wrong answer
-    with pytest.raises(upperback.KnowledgeBaseError) as info:
+    with pytest.raises(KnowledgeBaseError) as info:
         upperback.load_knowledge_base(data_copy)
     (problem,) = info.value.problems
     assert problem.file == "teaching_cases.csv"
@@ -87,3 +90,106 @@ def test_link_edit_that_drops_an_expected_cause_is_caught(data_copy: Path) -> No
     kb = upperback.load_knowledge_base(data_copy)
     (case,) = [c for c in quiz.load_cases(kb) if c.case_id == "first_pregnancy"]
     assert quiz.check_case(case, kb).causes_missing == ("pregnancy",)
+
+
+# --- the one-row-per-case form -------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("fever=yes", {"fever": True}),
+    (" fever = yes ; heavy_lifting=NO; ", {"fever": True, "heavy_lifting": False}),
+    ("", {}),
+])
+def test_parse_answers(text: str, expected: dict[str, bool]) -> None:
+    assert quiz.parse_answers(text) == expected
+    assert quiz.parse_answers(quiz.format_answers(expected)) == expected
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("fever", "write finding_id=yes"), ("fever=maybe", "write finding_id=yes"),
+    ("=yes", "write finding_id=yes"), ("fever=yes; fever=no", "answered twice")])
+def test_parse_answers_says_what_to_write(text: str, words: str) -> None:
+    with pytest.raises(ValueError, match=words):
+        quiz.parse_answers(text)
+
+
+def _case_row(**change: str) -> dict[str, str]:
+    row = {"case_id": "new_case", "display_order": "99", "title": "New case",
+           "vignette": "A story.", "answers": "heavy_lifting=yes", "other_red_flags": "no",
+           "expected_urgency": "self_care", "expected_causes": "back_strain",
+           "teaching_point": "A point.", "source_id": "verywell_ubp"}
+    return {**row, **change}
+
+
+def test_a_case_added_as_one_row_appears_in_the_quiz(data_copy: Path) -> None:
+    _append(data_copy / "teaching_cases.csv", _case_row())
+    kb = upperback.load_knowledge_base(data_copy)  # validates: the engine agrees
+    case = next(c for c in quiz.load_cases(kb) if c.case_id == "new_case")
+    screen = quiz.screen_findings(kb)
+    assert screen <= set(case.answers)  # other_red_flags=no: the screen is complete
+    assert case.answers["heavy_lifting"] is True
+    r = quiz.score_case(case, "self_care", ["back_strain"], kb)
+    assert r.points == r.max_points
+    panel = tw.case_quiz(kb)
+    picker = next(x for x in _walk(panel) if "ub-case-select" in x._dom_classes)
+    assert "new_case" in [v for _, v in picker.options]
+
+
+@pytest.mark.parametrize(("change", "column", "words"), [
+    # the descriptor's own constraints (pattern, enum, required) catch the malformed cells
+    ({"answers": "heavy_lifting=perhaps"}, "answers", "pattern"),
+    ({"other_red_flags": "maybe"}, "other_red_flags", "no, unasked"),
+    ({"expected_causes": ""}, "expected_causes", "required"),
+    # the case form's checks name the case too
+    ({"answers": "not_a_finding=yes"}, "answers", "case 'new_case': unknown finding id"),
+    ({"answers": "heavy_lifting=no"}, "answers", "case 'new_case': no finding is answered yes"),
+    ({"expected_causes": "back_strain; nope"}, "expected_causes",
+     "case 'new_case': unknown condition id nope"),
+])
+def test_a_case_that_cannot_be_read_is_refused_naming_row_and_column(
+        data_copy: Path, change: dict[str, str], column: str, words: str) -> None:
+    _append(data_copy / "teaching_cases.csv", _case_row(**change))
+    line = len(_read(data_copy / "teaching_cases.csv")) + 1
+    with pytest.raises(KnowledgeBaseError) as err:
+        upperback.load_knowledge_base(data_copy)
+    text = str(err.value)
+    assert f"teaching_cases.csv, line {line}, column '{column}'" in text
+    assert words in text
+
+
+@pytest.mark.parametrize(("change", "engine"), [
+    ({"expected_urgency": "emergency"}, "self_care"),  # over-triaged story
+    ({"other_red_flags": "unasked"}, "incomplete"),  # the screen was never done
+])
+def test_a_case_that_contradicts_the_engine_is_refused(data_copy: Path, change: dict[str, str],
+                                                       engine: str) -> None:
+    _append(data_copy / "teaching_cases.csv", _case_row(**change))
+    with pytest.raises(KnowledgeBaseError, match=rf"new_case.*engine gives {engine}") as err:
+        upperback.load_knowledge_base(data_copy)
+    assert "column 'expected_urgency'" in str(err.value)
+
+
+def test_age_bands_stay_consistent_when_the_rest_is_no(kb: KnowledgeBase) -> None:
+    old = next(f for f, x in kb.findings.items() if x.min_age is not None
+               and x.min_age == max(y.min_age or 0 for y in kb.findings.values()))
+    answers = quiz.expand_answers(kb, {old: True}, "no")
+    for f, x in kb.findings.items():
+        if x.min_age is not None:
+            assert answers[f] is True  # the oldest band implies every younger one
+    upperback.assess(answers, kb)  # no contradiction
+
+
+def _walk(widget: Any) -> Iterator[Any]:
+    yield widget
+    for child in getattr(widget, "children", ()):
+        yield from _walk(child)
+
+
+def test_the_impact_report_runs_the_teaching_cases(data_copy: Path, kb: KnowledgeBase) -> None:
+    rows = _read(data_copy / "condition_findings.csv")
+    for r in rows:
+        if r["condition_id"] == "pregnancy":
+            r["finding_id"] = "poor_posture"  # the pregnancy case no longer points to it
+    _write(data_copy / "condition_findings.csv", rows)
+    changed = {(c.kind, c.case_id) for c in kbdiff.case_changes(
+        kb, upperback.load_knowledge_base(data_copy))}
+    assert ("teaching", "first_pregnancy") in changed

@@ -328,26 +328,11 @@ def _safety_checks(kb: m.KnowledgeBase, lines: dict[str, dict[str, int]]) -> lis
 
 
 def _teaching_checks(kb: m.KnowledgeBase, lines: dict[str, dict[str, int]]) -> list[Problem]:
-    """A teaching case whose expected urgency the engine does not give would teach the wrong
-    answer: refuse it."""
-    from ._engine import assess
+    """A teaching case that cannot be read, or whose expected urgency the engine does not give,
+    would teach the wrong answer: refuse it (the case form is parsed by `quiz`)."""
+    from .quiz import case_problems
 
-    cases = kb.extra_tables.get("teaching_cases", ())
-    answers: dict[str, dict[str, bool]] = defaultdict(dict)
-    for r in kb.extra_tables.get("teaching_case_answers", ()):
-        answers[str(r["case_id"])][str(r["finding_id"])] = bool(r["answer"])
-    out = []
-    for case in cases:
-        cid = str(case["case_id"])
-        got = assess(answers.get(cid, {}), kb).urgency
-        if got != case["expected_urgency"]:
-            out.append(Problem(
-                "teaching_cases.csv",
-                f"teaching case '{cid}' expects {case['expected_urgency']} but the engine gives "
-                f"{got}: fix the case's answers in teaching_case_answers.csv or its "
-                "expected_urgency", lines.get("teaching_cases", {}).get(cid), "expected_urgency",
-                str(case["expected_urgency"])))
-    return out
+    return case_problems(kb)
 
 
 def check_record_fields(spec: PackageSpec) -> list[Problem]:

@@ -591,9 +591,10 @@ def _case_answers(kb: m.KnowledgeBase) -> dict[tuple[str, str], tuple[dict[str, 
     out: dict[tuple[str, str], tuple[dict[str, bool], bool]] = {
         ("safety", c.case_id): (dict(c.answers), bool(getattr(c, "others_no", False)))
         for c in kb.safety_cases.values()}
-    for r in kb.extra_tables.get("teaching_case_answers", ()):
-        out.setdefault(("teaching", str(r["case_id"])), ({}, False))[0][str(r["finding_id"])] = (
-            bool(r["answer"]))
+    from .quiz import read_cases  # one row per teaching case, answers already expanded
+
+    for case in read_cases(kb)[0]:
+        out[("teaching", case.case_id)] = (dict(case.answers), False)
     return out
 
 

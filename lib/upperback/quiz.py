@@ -5,11 +5,11 @@ knowledge base, so an analyst's edit flows into the teaching material."""
 from __future__ import annotations
 
 import hashlib
+import random
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
 
 from . import _model as m
 from ._citation import citation
@@ -18,20 +18,26 @@ from ._errors import AnswerError, KnowledgeBaseError, Problem
 
 #: Cause families in teaching order; the heart-attack warning comes last, set apart.
 GROUPS: tuple[str, ...] = (
-    "mechanical", "degenerative", "structural", "systemic_organ", "pregnancy", "cardiac",
+    "mechanical", "degenerative", "structural", "systemic_organ", "infection", "pregnancy",
+    "vascular", "cardiac",
 )
 GROUP_LABELS: Mapping[str, str] = MappingProxyType({
     "mechanical": "Mechanical (muscles, ligaments, posture)",
     "degenerative": "Degenerative (wear of discs and joints)",
     "structural": "Structural (fractures and deformities)",
     "systemic_organ": "Systemic and organ causes",
+    "infection": "Infections",
     "pregnancy": "Pregnancy",
+    "vascular": "Blood-vessel emergencies",
     "cardiac": "Heart-attack warning",
 })
+#: Groups shown apart, as warnings: never to be treated as back pain.
+WARNING_GROUPS: tuple[str, ...] = ("vascular", "cardiac")
 #: Teaching wording, deliberately not `widgets._common.URGENCY_WORDS` ("See a provider",
 #: "Incomplete"): learners pick these as quiz answers and read them inside sentences, so each
 #: says what to do (or why no decision is possible yet). Kept here too because this module is
-#: pure and must not import the ipywidgets dashboards.
+#: pure and must not import the ipywidgets dashboards. The levels themselves come from
+#: `_model.URGENCIES` (see `urgency_label`); a level without wording here reads as its id.
 URGENCY_LABELS: Mapping[str, str] = MappingProxyType({
     "ambulance": "Call an ambulance now",
     "emergency": "Emergency department now",
@@ -40,13 +46,30 @@ URGENCY_LABELS: Mapping[str, str] = MappingProxyType({
     "incomplete": "Cannot decide yet: red-flag questions unanswered",
     "self_care": "Self-care at home",
 })
-#: Non-drug care before medicines at the same invasiveness (ACP 2017), as the engine ranks.
+#: The ladder starts with care a patient gives themselves without medicine (NICE NG59 puts
+#: exercise and self-management first), then medicines, then procedures.
 CATEGORY_ORDER: Mapping[str, int] = MappingProxyType(
     {"non_drug": 0, "medication": 1, "procedure_surgery": 2})
+ACCESS_ORDER: Mapping[str, int] = MappingProxyType(
+    {"self_care": 0, "otc": 1, "prescription": 2, "clinician": 3})
 #: Points for naming the engine's urgency in the case quiz (each expected cause is worth one).
 URGENCY_POINTS = 2
 
-_TABLES = ("teaching_cases", "teaching_case_answers", "teaching_case_causes")
+
+
+def urgency_label(urgency: str) -> str:
+    """The teaching wording of an urgency level (its id, spaced, when no wording exists)."""
+    return URGENCY_LABELS.get(urgency, urgency.replace("_", " ").capitalize())
+
+
+def urgencies() -> tuple[str, ...]:
+    """The urgency levels in the engine's order, most urgent first."""
+    return tuple(m.URGENCIES)
+
+
+def sends_to_hospital(urgency: str) -> bool:
+    """Emergency care or more urgent (an ambulance level, when the engine has one)."""
+    return m.urgency_rank(urgency) >= m.urgency_rank("emergency")
 
 
 def cite(kb: m.KnowledgeBase, source_id: str | None) -> str:
@@ -55,6 +78,14 @@ def cite(kb: m.KnowledgeBase, source_id: str | None) -> str:
 
 
 # --- Teaching cases -------------------------------------------------------------------------
+
+#: teaching_cases.csv holds one row per case (the form a teacher fills). Its `answers` cell
+#: lists the story's checklist answers as "finding_id=yes; finding_id=no"; `other_red_flags`
+#: says what happened to the red-flag questions not listed: "no" (asked, answered no) or
+#: "unasked" (the story leaves them open); `expected_causes` lists condition ids, "; " apart.
+CASES_FILE = "teaching_cases.csv"
+OTHER_RED_FLAGS = ("no", "unasked")
+
 
 @dataclass(frozen=True)
 class TeachingCase:
@@ -71,31 +102,122 @@ class TeachingCase:
     expected_causes: tuple[str, ...]
 
 
+def parse_answers(text: str) -> dict[str, bool]:
+    """"a=yes; b=no" -> {"a": True, "b": False}. Raises ValueError saying what to write."""
+    out: dict[str, bool] = {}
+    for part in (p.strip() for p in text.split(";")):
+        if not part:
+            continue
+        fid, sep, value = (x.strip() for x in part.partition("="))
+        if not sep or value.lower() not in ("yes", "no") or not fid:
+            raise ValueError(f"'{part}' is not an answer: write finding_id=yes or finding_id=no,"
+                             " separated by ';'")
+        if fid in out:
+            raise ValueError(f"'{fid}' is answered twice: keep one answer")
+        out[fid] = value.lower() == "yes"
+    return out
+
+
+def format_answers(answers: Mapping[str, bool]) -> str:
+    """The inverse of `parse_answers`, in the given order."""
+    return "; ".join(f"{f}={'yes' if v else 'no'}" for f, v in answers.items())
+
+
+def screen_findings(kb: m.KnowledgeBase) -> set[str]:
+    """Every finding some triage rule asks about: the red-flag screen."""
+    return {f for r in kb.rules.values() for f in r.findings}
+
+
+def expand_answers(kb: m.KnowledgeBase, listed: Mapping[str, bool],
+                   other_red_flags: str) -> dict[str, bool]:
+    """The answers a case gives the engine: those listed, plus, when `other_red_flags` is "no",
+    every other red-flag question answered no (age bands consistent with the listed ones)."""
+    answers = dict(listed)
+    if other_red_flags == "no":
+        for f in screen_findings(kb):
+            answers.setdefault(f, False)
+        answers = _consistent_ages(kb, answers, keep=set(listed))
+    return answers
+
+
+def _case_row(kb: m.KnowledgeBase, r: Mapping[str, object], line: int,
+              problems: list[Problem]) -> TeachingCase | None:
+    cid = str(r["case_id"])
+
+    def bad(column: str, message: str) -> None:
+        problems.append(Problem(CASES_FILE, f"case '{cid}': {message}", line, column,
+                                str(r.get(column, ""))))
+
+    try:
+        listed = parse_answers(str(r.get("answers") or ""))
+    except ValueError as exc:
+        bad("answers", str(exc))
+        return None
+    unknown = [f for f in listed if f not in kb.findings]
+    if unknown:
+        bad("answers", f"unknown finding id {', '.join(unknown)}: use an id from findings.csv "
+            "(`upperback findings` lists them)")
+    if not any(listed.values()):
+        bad("answers", "no finding is answered yes: say what the story tells the checklist")
+    other = str(r.get("other_red_flags") or "")
+    if other not in OTHER_RED_FLAGS:
+        bad("other_red_flags", f"write one of {', '.join(OTHER_RED_FLAGS)}")
+    causes = tuple(dict.fromkeys(c.strip() for c in str(r.get("expected_causes") or "")
+                                 .split(";") if c.strip()))
+    wrong = [c for c in causes if c not in kb.conditions]
+    if wrong or not causes:
+        bad("expected_causes", (f"unknown condition id {', '.join(wrong)}" if wrong else
+                                "no cause given") + ": list condition ids from conditions.csv "
+            "separated by ';' (`upperback conditions` lists them)")
+    if unknown or wrong or not causes or other not in OTHER_RED_FLAGS or not any(listed.values()):
+        return None
+    return TeachingCase(
+        case_id=cid, display_order=int(str(r["display_order"])), title=str(r["title"]),
+        vignette=str(r["vignette"]),
+        expected_urgency=str(r["expected_urgency"]),  # type: ignore[arg-type]
+        teaching_point=str(r["teaching_point"]), source_id=str(r["source_id"]),
+        answers=MappingProxyType(expand_answers(kb, listed, other)), expected_causes=causes)
+
+
+def read_cases(kb: m.KnowledgeBase) -> tuple[tuple[TeachingCase, ...], list[Problem]]:
+    """The cases that parse, in display order, and the problems of those that do not."""
+    if "teaching_cases" not in kb.extra_tables:
+        return (), [Problem("datapackage.json", "resource 'teaching_cases' is not declared, so "
+                            "there are no teaching cases: restore it (and its CSV) from version "
+                            "control")]
+    problems: list[Problem] = []
+    cases = [c for i, r in enumerate(kb.extra_tables["teaching_cases"])
+             if (c := _case_row(kb, r, i + 2, problems)) is not None]
+    return tuple(sorted(cases, key=lambda c: (c.display_order, c.case_id))), problems
+
+
 def load_cases(kb: m.KnowledgeBase) -> tuple[TeachingCase, ...]:
-    """The teaching cases in display order, from the knowledge base's extra tables."""
-    missing = [t for t in _TABLES if t not in kb.extra_tables]
-    if missing:
-        raise KnowledgeBaseError([Problem(
-            "datapackage.json", f"resource '{t}' is not declared, so there are no teaching "
-            "cases: restore it (and its CSV) from version control") for t in missing], kb.folder)
-    answers: dict[str, dict[str, bool]] = defaultdict(dict)
-    for r in kb.extra_tables["teaching_case_answers"]:
-        answers[str(r["case_id"])][str(r["finding_id"])] = bool(r["answer"])
-    causes: dict[str, list[str]] = defaultdict(list)
-    for r in kb.extra_tables["teaching_case_causes"]:
-        causes[str(r["case_id"])].append(str(r["condition_id"]))
-    cases = [
-        TeachingCase(
-            case_id=str(r["case_id"]), display_order=int(str(r["display_order"])),
-            title=str(r["title"]), vignette=str(r["vignette"]),
-            expected_urgency=str(r["expected_urgency"]),  # type: ignore[arg-type]
-            teaching_point=str(r["teaching_point"]), source_id=str(r["source_id"]),
-            answers=MappingProxyType(answers.get(str(r["case_id"]), {})),
-            expected_causes=tuple(causes.get(str(r["case_id"]), ())),
-        )
-        for r in kb.extra_tables["teaching_cases"]
-    ]
-    return tuple(sorted(cases, key=lambda c: (c.display_order, c.case_id)))
+    """The teaching cases in display order. Raises KnowledgeBaseError naming the row and the
+    column of every case that cannot be read."""
+    cases, problems = read_cases(kb)
+    if problems:
+        raise KnowledgeBaseError(problems, kb.folder)
+    return cases
+
+
+def case_problems(kb: m.KnowledgeBase) -> list[Problem]:
+    """What `upperback validate` reports about the teaching cases: rows that cannot be read,
+    and cases whose expected urgency the engine does not give (they would teach the wrong
+    answer), each naming the case, its line and the column to fix. A knowledge base without
+    teaching cases has nothing to check here."""
+    if "teaching_cases" not in kb.extra_tables:
+        return []
+    cases, problems = read_cases(kb)
+    lines = {str(r["case_id"]): i + 2 for i, r in enumerate(kb.extra_tables.get(
+        "teaching_cases", ()))}
+    for case in cases:
+        got = assess(case.answers, kb).urgency
+        if got != case.expected_urgency:
+            problems.append(Problem(
+                CASES_FILE, f"case '{case.case_id}' expects {case.expected_urgency} but the "
+                f"engine gives {got} for its answers: fix its answers or its expected_urgency",
+                lines.get(case.case_id), "expected_urgency", case.expected_urgency))
+    return problems
 
 
 @dataclass(frozen=True)
@@ -116,9 +238,7 @@ class CaseCheck:
 def check_case(case: TeachingCase, kb: m.KnowledgeBase) -> CaseCheck:
     """Run the case through the engine: same urgency, expected causes among the leading ones."""
     a = assess(case.answers, kb)
-    # a can't-miss cause flagged by the engine counts, even below the benign leading ones
-    leading = (*a.leading(), *(c.condition_id for c in a.cant_miss if c.condition_id
-                              not in a.leading()))
+    leading = leading_causes(a)
     return CaseCheck(case.case_id, a.urgency, leading, a.urgency == case.expected_urgency,
                      tuple(c for c in case.expected_causes if c not in leading))
 
@@ -135,7 +255,7 @@ class Reason:
 
 def explain(a: Assessment, kb: m.KnowledgeBase) -> tuple[Reason, ...]:
     """Why the engine decided what it did: fired rules, or the open questions, then causes."""
-    out = [Reason(f"Rule \u201c{r.label}\u201d ({URGENCY_LABELS[r.urgency].lower()}): "
+    out = [Reason(f"Rule \u201c{r.label}\u201d ({urgency_label(r.urgency).lower()}): "
                   f"{r.rationale}", cite(kb, r.source_id)) for r in a.fired]
     if a.urgency == "incomplete":
         open_ = ", ".join(kb.findings[f].label for f in a.unanswered_red_flags)
@@ -145,62 +265,116 @@ def explain(a: Assessment, kb: m.KnowledgeBase) -> tuple[Reason, ...]:
         out.append(Reason("Every red-flag rule was ruled out by a \u201cno\u201d answer.",
                           cite(kb, a.advice_source_id)))
     for c in a.candidates[:LEADING_CAUSES]:
-        def said(e: Any) -> str:
-            return (f"{e.label.rstrip('?')} answered {'yes' if e.answer else 'no'} "
-                    f"(LR {e.likelihood_ratio:g}: {e.note})")
-
-        why = "; ".join(said(e) for e in c.supporting) or "its prior alone"
-        against = "; ".join(said(e) for e in c.against)
-        text = (f"Possible cause: {c.name}, estimated {round(c.probability * 100, 1)}% "
-                f"(basis: {c.basis.replace('_', ' ')}). For: {why}")
+        why = "; ".join(f"{e.label.rstrip('?')} (yes, LR+ {e.likelihood_ratio:g}: {e.note})"
+                        for e in c.supporting) or "no answer points to it specifically"
+        against = "; ".join(f"{e.label.rstrip('?')} (no, LR\u2212 {e.likelihood_ratio:g})"
+                            for e in c.against)
+        text = (f"Likely cause: {c.name}, estimated {c.probability:.0%} (from a starting "
+                f"probability of {c.prior:.0%}). For: {why}")
         if against:
             text += f". Against: {against}"
         out.append(Reason(text, cite(kb, c.source_id)))
     return tuple(out)
 
 
+def leading_causes(a: Assessment) -> tuple[str, ...]:
+    """The engine's leading causes as a learner may name them: the leading top-level causes
+    with their subtypes, any cause whose estimate raised the urgency, and the can't-miss causes
+    the engine shows because an answer points to them."""
+    return tuple(dict.fromkeys([*a.leading(), *a.raised_by,
+                                *(c.condition_id for c in a.cant_miss)]))
+
+
 # --- The "would you send this patient to the emergency room?" drill -------------------------
 
 @dataclass(frozen=True)
 class DrillItem:
-    """One drill question: a patient who answers yes to this rule's findings and no to every
-    other red-flag question, so the emergency screen is complete and the answer is honest (an
-    unasked question is never treated as a "no")."""
+    """One drill question: a patient who answers yes to `findings` and no to every red-flag
+    question not among them, so the emergency screen is complete and the answer is honest (an
+    unasked question is never treated as a "no"). A rule item shows one triage rule's findings;
+    a self-care item shows history findings only, with every red flag answered no."""
 
     item_id: str
     findings: tuple[str, ...]
     labels: tuple[str, ...]
-    rule_id: str
+    rule_id: str  # blank for a self-care item
     rule_label: str
     urgency: m.Urgency  # what the engine says for `answers`
     rationale: str
     source_id: str
     #: Emergency rules these findings are part of: (rule id, labels of the missing partners).
     escalations: tuple[tuple[str, tuple[str, ...]], ...]
-    #: The whole red-flag screen: this rule's findings True, every other rule finding False.
+    #: The whole red-flag screen (and, for a self-care item, its history findings).
     answers: Mapping[str, bool]
     #: Labels of the red-flag questions answered no, in checklist order.
     answered_no: tuple[str, ...]
 
     @property
     def send_to_er(self) -> bool:
-        """Emergency care now: an ambulance or the emergency department."""
-        return m.urgency_rank(self.urgency) >= m.urgency_rank("emergency")
+        return sends_to_hospital(self.urgency)
 
 
 def drill_answers(kb: m.KnowledgeBase, rule: m.TriageRule) -> dict[str, bool]:
     """A complete red-flag screen for a drill item: the rule's findings yes, every finding of
     every other triage rule no."""
     screen = {f for r in kb.rules.values() for f in r.findings}
-    # the age questions must agree with each other: as old as the rule needs, else 30
-    years = max([30, *((kb.findings[f].min_age or 0) for f in rule.findings)])
-    return {f: (years >= (kb.findings[f].min_age or 0)) if kb.findings[f].min_age is not None
-            else f in rule.findings for f in screen}
+    return _consistent_ages(kb, {f: f in rule.findings for f in screen})
+
+
+def _consistent_ages(kb: m.KnowledgeBase, answers: dict[str, bool],
+                     keep: Iterable[str] = ()) -> dict[str, bool]:
+    """Age bands answered as one age would: "65 or older" yes makes "50 or older" yes too, so
+    a patient is never a contradiction the engine refuses. Answers in `keep` stay as given."""
+    kept = set(keep)
+    bands = {f: x.min_age for f, x in kb.findings.items() if x.min_age is not None}
+    oldest = max((bands[f] for f, v in answers.items() if v and f in bands), default=None)
+    for f, years in bands.items():
+        if f not in kept and (f in answers or oldest is not None):
+            answers[f] = oldest is not None and years <= oldest
+    return answers
+
+
+def _stable(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+#: Cause families a self-care drill patient's story may point to.
+EVERYDAY_GROUPS: tuple[str, ...] = ("mechanical", "degenerative")
+#: How many self-care patients join the rule items in a drill round.
+SELF_CARE_ITEMS = 5
+
+
+def _self_care_items(kb: m.KnowledgeBase, order: list[str]) -> list[DrillItem]:
+    """Patients with an ordinary story (one history finding linked to a cause) and every
+    red-flag question answered no, kept only when the engine says self-care for them."""
+    screen = {f for r in kb.rules.values() for f in r.findings}
+    groups: dict[str, set[str]] = defaultdict(set)
+    for x in kb.condition_findings:
+        groups[x.finding_id].add(kb.conditions[x.condition_id].group)
+    # only stories that point to everyday causes: an organ or heart pattern with no red flag
+    # is still not a self-care lesson to teach
+    history = sorted((f for f, gs in groups.items() if kb.findings[f].kind == "history"
+                      and f not in screen and gs <= set(EVERYDAY_GROUPS)), key=_stable)
+    out = []
+    for fid in history:
+        answers = _consistent_ages(kb, {f: False for f in screen} | {fid: True})
+        a = assess(answers, kb)
+        if a.urgency != "self_care":
+            continue
+        out.append(DrillItem(
+            f"self_care:{fid}", (fid,), (kb.findings[fid].label,), "", "",
+            a.urgency, "Every red-flag rule was ruled out by a \u201cno\u201d answer, so this "
+            "patient can start with self-care and a plan for when to come back.",
+            a.advice_source_id, (), MappingProxyType(answers),
+            tuple(kb.findings[f].label for f in order if answers.get(f) is False)))
+        if len(out) == SELF_CARE_ITEMS:
+            break
+    return out
 
 
 def drill_items(kb: m.KnowledgeBase) -> tuple[DrillItem, ...]:
-    """One item per triage rule, in a fixed mixed order (a stable hash of the rule id), so the
-    emergency and see-a-provider items interleave without randomness in tests."""
+    """One item per triage rule plus a few self-care patients, in a fixed order (a stable hash
+    of the item id); `DrillRound` shuffles them for a learner."""
     order = [f.finding_id for f in kb.findings_in_order()]
     items = []
     for rule in kb.rules.values():
@@ -208,19 +382,21 @@ def drill_items(kb: m.KnowledgeBase) -> tuple[DrillItem, ...]:
             continue
         answers = drill_answers(kb, rule)
         urgency = assess(answers, kb).urgency
-        present = set(rule.findings)
+        # the rule's findings, then any age band they imply
+        said = (*rule.findings, *(f for f in order if answers.get(f) and f not in rule.findings))
+        present = set(said)
         escalations = tuple(
             (other.rule_id, tuple(kb.findings[f].label for f in other.findings if f not in present))
             for other in sorted(kb.rules.values(), key=lambda r: r.rule_id)
-            if m.urgency_rank(other.urgency) >= m.urgency_rank("emergency")
-            and present < set(other.findings)
+            if sends_to_hospital(other.urgency) and present < set(other.findings)
         )
         items.append(DrillItem(
-            rule.rule_id, rule.findings, tuple(kb.findings[f].label for f in rule.findings),
+            rule.rule_id, said, tuple(kb.findings[f].label for f in said),
             rule.rule_id, rule.label, urgency, rule.rationale, rule.source_id, escalations,
             MappingProxyType(answers),
             tuple(kb.findings[f].label for f in order if answers.get(f) is False)))
-    return tuple(sorted(items, key=lambda i: hashlib.sha256(i.item_id.encode()).hexdigest()))
+    items += _self_care_items(kb, order)
+    return tuple(sorted(items, key=lambda i: _stable(i.item_id)))
 
 
 @dataclass(frozen=True)
@@ -233,14 +409,16 @@ class DrillFeedback:
 def check_drill(item: DrillItem, send_to_er: bool, kb: m.KnowledgeBase) -> DrillFeedback:
     """Feedback on one drill answer: what the engine says, the rule, its reason and source."""
     correct = send_to_er == item.send_to_er
+    where = urgency_label(item.urgency).lower()
     if item.send_to_er:
-        verdict = ("Yes: this patient needs emergency care now." if correct else
-                   "This one is an emergency: the findings below meet an emergency rule.")
+        verdict = (f"Yes: this patient needs {where}." if correct else
+                   f"This one is an emergency ({where}): the findings below meet a rule.")
     else:
-        where = URGENCY_LABELS[item.urgency].lower()
         screened = f"With every other red-flag question answered no, the engine says: {where}."
         verdict = (f"Right: not the emergency room. {screened}" if correct else
                    f"Not an emergency. {screened}")
+    if not item.rule_id:
+        return DrillFeedback(correct, verdict, (Reason(item.rationale, cite(kb, item.source_id)),))
     reasons = [Reason(f"Rule \u201c{item.rule_label}\u201d: {item.rationale}",
                       cite(kb, item.source_id))]
     if item.send_to_er and len(item.findings) > 1:
@@ -260,6 +438,104 @@ def score_line(correct: int, answered: int) -> str:
     if answered == 0:
         return "No answers yet."
     return f"{correct} of {answered} answered in line with the rules so far."
+
+
+#: A missed patient comes back after this many others (or at the end of the round).
+RETRY_GAP = 3
+
+
+@dataclass(frozen=True)
+class DrillSummary:
+    """The end of a round: first-time answers, and the patients that needed another look."""
+
+    patients: int
+    right_first_time: int
+    missed: tuple[DrillItem, ...]  # answered against the rules at least once
+    still_missed: tuple[DrillItem, ...]  # never answered in line with the rules this round
+
+    def text(self) -> str:
+        line = (f"Round complete: {self.right_first_time} of {self.patients} patients answered "
+                "in line with the rules first time.")
+        if not self.missed:
+            return line + " Nothing to review."
+        fixed = len(self.missed) - len(self.still_missed)
+        return (line + f" {len(self.missed)} came back for a second look; {fixed} of them "
+                "answered in line with the rules the second time.")
+
+
+#: Patients in one drill round: a lesson's worth; each new round draws another mix.
+ROUND_SIZE = 15
+
+
+class DrillRound:
+    """One learner's round: `size` patients drawn from the items (every self-care patient and
+    a random choice of the rule patients), shuffled; each missed patient queued again a few
+    patients later; a tally, and a summary at the end. `reset()` starts a fresh round (a new
+    draw and order, tally zero). State lives in this object only, never on disk."""
+
+    def __init__(self, items: Iterable[DrillItem], rng: random.Random | None = None,
+                 size: int = ROUND_SIZE) -> None:
+        self._pool = tuple(items)
+        self._rng = rng if rng is not None else random.Random()
+        self._size = size
+        self.reset()
+
+    def reset(self) -> None:
+        calm = [i for i in self._pool if not i.rule_id]
+        rules = [i for i in self._pool if i.rule_id]
+        take = max(0, min(len(rules), self._size - len(calm)))
+        self._items = tuple(calm[: self._size] + self._rng.sample(rules, take))
+        self.queue = list(self._items)
+        self._rng.shuffle(self.queue)
+        self.answered = 0
+        self.correct = 0
+        self._first: dict[str, bool] = {}
+        self._last: dict[str, bool] = {}
+        self.awaiting_next = False
+
+    @property
+    def current(self) -> DrillItem | None:
+        return self.queue[0] if self.queue else None
+
+    @property
+    def done(self) -> bool:
+        return not self.queue
+
+    @property
+    def position(self) -> tuple[int, int]:
+        """(patients seen first time so far, patients in the round), for "patient 3 of 27"."""
+        return len(self._first) + (0 if self.awaiting_next or self.done else 1), len(self._items)
+
+    @property
+    def is_retry(self) -> bool:
+        item = self.current
+        return item is not None and item.item_id in self._first and not self.awaiting_next
+
+    def answer(self, send_to_er: bool, kb: m.KnowledgeBase) -> DrillFeedback:
+        item = self.current
+        if item is None or self.awaiting_next:
+            raise AnswerError("this patient is already answered: go to the next patient")
+        fb = check_drill(item, send_to_er, kb)
+        self.answered += 1
+        self.correct += fb.correct
+        self._first.setdefault(item.item_id, fb.correct)
+        self._last[item.item_id] = fb.correct
+        self.awaiting_next = True
+        return fb
+
+    def next(self) -> None:
+        """Move on; a patient just answered against the rules comes back later in the round."""
+        if not self.awaiting_next or not self.queue:
+            return
+        item = self.queue.pop(0)
+        if not self._last[item.item_id]:
+            self.queue.insert(min(RETRY_GAP, len(self.queue)), item)
+        self.awaiting_next = False
+
+    def summary(self) -> DrillSummary:
+        missed = tuple(i for i in self._items if self._first.get(i.item_id) is False)
+        return DrillSummary(len(self._items), sum(self._first.values()), missed,
+                            tuple(i for i in missed if not self._last.get(i.item_id)))
 
 
 # --- The case quiz ---------------------------------------------------------------------------
@@ -283,18 +559,48 @@ class CaseResult:
     teaching_point: str
 
 
-def _related(kb: m.KnowledgeBase, a: str, b: str) -> bool:
-    """A parent and its refinement count as the same answer (e.g. fracture / osteoporotic one)."""
-    return a == b or kb.conditions[a].parent == b or kb.conditions[b].parent == a
+def _lineage(kb: m.KnowledgeBase, condition_id: str) -> tuple[str, ...]:
+    """The cause and its parents, up to the top-level cause."""
+    out = [condition_id]
+    while (parent := kb.conditions[out[-1]].parent) and parent not in out:
+        out.append(parent)
+    return tuple(out)
+
+
+def _full_code(c: m.Condition) -> str | None:
+    """A complete ICD-10-CM code (not blank, not a category ending in "-")."""
+    return c.icd10cm if c.icd10cm and not c.icd10cm.endswith("-") else None
+
+
+def same_answer(kb: m.KnowledgeBase, a: str, b: str) -> bool:
+    """Two causes count as one answer when one refines the other (a subtype is credited as its
+    parent, e.g. scoliosis for spinal deformity) or ICD-10-CM codes them alike (spinal
+    osteoarthritis is coded as spondylosis)."""
+    if a in _lineage(kb, b) or b in _lineage(kb, a):
+        return True
+    code = _full_code(kb.conditions[a])
+    return code is not None and code == _full_code(kb.conditions[b])
+
+
+def answer_groups(kb: m.KnowledgeBase, expected: Iterable[str]) -> tuple[tuple[str, ...], ...]:
+    """The expected causes merged into the distinct answers a learner is asked for: causes
+    that are the same answer (`same_answer`) form one group, worth one point."""
+    groups: list[list[str]] = []
+    for e in dict.fromkeys(expected):
+        hits = [g for g in groups if any(same_answer(kb, e, x) for x in g)]
+        merged = [x for g in hits for x in g] + [e]
+        groups = [g for g in groups if g not in hits] + [merged]
+    return tuple(tuple(g) for g in groups)
 
 
 def score_case(case: TeachingCase, chosen_urgency: str, chosen_causes: Iterable[str],
                kb: m.KnowledgeBase) -> CaseResult:
     """Score a learner's answer against the engine (not against stored text).
 
-    Urgency: URGENCY_POINTS when it matches the engine. Causes: one point per expected cause
-    named (a parent or refinement of it counts), minus one per named cause the engine does not
-    rank among its leading causes, never below zero, so ticking everything does not pay.
+    Urgency: URGENCY_POINTS when it matches the engine. Causes: one point per expected answer
+    named (`answer_groups`: a subtype, a parent or a same-coded cause counts), minus one per
+    named cause the engine does not rank among its leading causes, never below zero, so
+    ticking everything does not pay.
     """
     if chosen_urgency not in m.URGENCIES:
         raise AnswerError(f"choose an urgency: one of {', '.join(m.URGENCIES)}")
@@ -303,42 +609,36 @@ def score_case(case: TeachingCase, chosen_urgency: str, chosen_causes: Iterable[
     if unknown:
         raise AnswerError(f"unknown cause id: {', '.join(unknown)}")
     a = assess(case.answers, kb)
-    leading = list(a.leading())
+    leading = leading_causes(a)
     expected = case.expected_causes or tuple(leading[:1])
-    leading += [c.condition_id for c in a.cant_miss if c.condition_id not in leading]
     engine = a.urgency
     urgency_ok = chosen_urgency == engine
     got, want = m.urgency_rank(chosen_urgency), m.urgency_rank(engine)
     if urgency_ok:
-        umsg = f"Your urgency matches the engine: {URGENCY_LABELS[engine].lower()}."
+        umsg = f"Your urgency matches the engine: {urgency_label(engine).lower()}."
     elif got < want:
-        umsg = (f"The engine says {URGENCY_LABELS[engine].lower()}, more urgent than your "
+        umsg = (f"The engine says {urgency_label(engine).lower()}, more urgent than your "
                 "choice: the rule below is why, and missing it could delay care.")
     else:
-        umsg = (f"The engine says {URGENCY_LABELS[engine].lower()}. Your choice is more "
+        umsg = (f"The engine says {urgency_label(engine).lower()}. Your choice is more "
                 "cautious than the rules require; the reasons below show what was ruled out.")
-    # Exact picks first; then a parent or refinement may stand in, each pick counting once.
-    used = {e for e in expected if e in chosen}
-    named_set = set(used)
-    for e in expected:
-        if e not in named_set:
-            stand_in = next((c for c in chosen if c not in used and _related(kb, e, c)), None)
-            if stand_in is not None:
-                used.add(stand_in)
-                named_set.add(e)
-    named = tuple(e for e in expected if e in named_set)
-    missed = tuple(e for e in expected if e not in named_set)
-    extra = tuple(c for c in chosen if c not in used
-                  and not any(_related(kb, c, x) for x in (*leading, *expected)))
-    msgs = [f"You named {kb.conditions[e].name}: it is among the engine's leading causes."
-            for e in named]
-    msgs += [f"Worth considering: {kb.conditions[e].name} ({kb.conditions[e].description})"
-             for e in missed]
+    groups = answer_groups(kb, expected)
+    credited = [g for g in groups if any(same_answer(kb, c, x) for c in chosen for x in g)]
+    named = tuple(x for g in credited for x in g)
+    missed_groups = [g for g in groups if g not in credited]
+    missed = tuple(x for g in missed_groups for x in g)
+    extra = tuple(c for c in chosen
+                  if not any(same_answer(kb, c, x) for x in (*leading, *expected)))
+    msgs = [f"You named {' / '.join(kb.conditions[x].name for x in g)}: among the engine's "
+            "leading causes." for g in credited]
+    for g in missed_groups:
+        c = kb.conditions[max(g, key=lambda x: len(_lineage(kb, x)))]  # the precise one
+        msgs.append(f"Worth considering: {c.name} ({c.description})")
     msgs += [f"{kb.conditions[c].name} is not among the engine's leading causes for these "
              "answers: none or few of its findings are present." for c in extra]
-    points = (URGENCY_POINTS if urgency_ok else 0) + max(0, len(named) - len(extra))
+    points = (URGENCY_POINTS if urgency_ok else 0) + max(0, len(credited) - len(extra))
     return CaseResult(
-        case.case_id, points, URGENCY_POINTS + len(expected), urgency_ok,
+        case.case_id, points, URGENCY_POINTS + len(groups), urgency_ok,
         chosen_urgency, engine, umsg,
         named, missed, extra, tuple(msgs), explain(a, kb), case.teaching_point)
 
@@ -375,10 +675,23 @@ def causes_by_group(kb: m.KnowledgeBase) -> tuple[tuple[str, tuple[m.Condition, 
     return tuple(out)
 
 
+#: Conventional bands for how much a likelihood ratio moves the probability (Jaeschke,
+#: Guyatt, Sackett, JAMA 1994;271:703-7): (lower bound of LR+, words), weakest first.
+LR_BANDS: tuple[tuple[float, str], ...] = (
+    (1.0, "minimal (1 to 2)"), (2.0, "small (2 to 5)"), (5.0, "moderate (5 to 10)"),
+    (10.0, "large (above 10)"))
+LR_BANDS_SOURCE = ("Jaeschke, Guyatt, Sackett. JAMA 1994;271:703-7 (users' guide to "
+                   "diagnostic tests)")
+
+
+def lr_band(lr_positive: float) -> int:
+    """0 for no link (or an LR+ of 1 or less), else 1..len(LR_BANDS) by `LR_BANDS`."""
+    return sum(lr_positive > 1.0 and lr_positive >= low for low, _ in LR_BANDS)
+
+
 @dataclass(frozen=True)
-class StrengthMatrix:
-    """Findings (rows) by causes (columns); each cell is the positive likelihood ratio of the
-    link (how much a yes multiplies the odds; 0 = no link)."""
+class LinkMatrix:
+    """Findings (rows) by causes (columns); each cell is the link's LR+ (0 = no link)."""
 
     finding_ids: tuple[str, ...]
     finding_labels: tuple[str, ...]
@@ -387,26 +700,24 @@ class StrengthMatrix:
     values: tuple[tuple[float, ...], ...]
 
 
-def strength_matrix(kb: m.KnowledgeBase, group: str | None = None, kind: str | None = None,
-                    top_level_only: bool = False) -> StrengthMatrix:
-    """The finding x cause matrix of positive likelihood ratios, filtered by cause group and
-    finding kind. Only findings linked to at least one shown cause are kept, in checklist
-    order."""
+def link_matrix(kb: m.KnowledgeBase, group: str | None = None, kind: str | None = None,
+                top_level_only: bool = False) -> LinkMatrix:
+    """The finding x cause matrix of LR+, filtered by cause group and finding kind. Only
+    findings linked to at least one shown cause are kept, in checklist order."""
     conds = [c for _, cs in causes_by_group(kb) for c in cs
              if (group is None or c.group == group) and not (top_level_only and c.parent)]
     cids = [c.condition_id for c in conds]
-    strength = {(x.finding_id, x.condition_id): x.lr_positive for x in kb.condition_findings}
+    lr = {(x.finding_id, x.condition_id): x.lr_positive for x in kb.condition_findings}
     fids = [f.finding_id for f in kb.findings_in_order()
-            if (kind is None or f.kind == kind) and any((f.finding_id, c) in strength
-                                                         for c in cids)]
-    return StrengthMatrix(
+            if (kind is None or f.kind == kind) and any((f.finding_id, c) in lr for c in cids)]
+    return LinkMatrix(
         tuple(fids), tuple(kb.findings[f].label for f in fids), tuple(cids),
         tuple(c.name for c in conds),
-        tuple(tuple(strength.get((f, c), 0.0) for c in cids) for f in fids))
+        tuple(tuple(lr.get((f, c), 0.0) for c in cids) for f in fids))
 
 
 def condition_links(kb: m.KnowledgeBase, condition_id: str) -> tuple[m.ConditionFinding, ...]:
-    """The findings linked to a cause, the ones whose yes raises it most first."""
+    """The findings that point to a cause, the largest LR+ first."""
     order = {f.finding_id: i for i, f in enumerate(kb.findings_in_order())}
     return tuple(sorted((x for x in kb.condition_findings if x.condition_id == condition_id),
                         key=lambda x: (-x.lr_positive, order[x.finding_id])))
@@ -429,9 +740,11 @@ def test_questions(kb: m.KnowledgeBase) -> tuple[tuple[m.DiagnosticTest,
 
 
 def treatment_ladder(kb: m.KnowledgeBase) -> tuple[m.Treatment, ...]:
-    """Treatments from least to most invasive (then medicines before other care)."""
+    """Treatments from least to most invasive; at each step care without medicine first, then
+    what a patient can get themselves before what needs a prescription or a clinician."""
     return tuple(sorted(kb.treatments.values(), key=lambda t: (
-        t.invasiveness, CATEGORY_ORDER.get(t.category, 9), t.treatment_id)))
+        t.invasiveness, CATEGORY_ORDER.get(t.category, 9), ACCESS_ORDER.get(t.access, 9),
+        t.treatment_id)))
 
 
 def do_not_offer(kb: m.KnowledgeBase, treatment_id: str) -> tuple[Reason, ...]:
@@ -451,8 +764,8 @@ class RiskProfile:
     present: tuple[m.RiskFactor, ...]
     modifiable: tuple[m.RiskFactor, ...]
     fixed: tuple[m.RiskFactor, ...]
-    #: Causes the factors' findings are linked to, with the combined likelihood ratio of the
-    #: factors (the product of their LR+), largest first.
+    #: Causes the factors' findings are linked to, with the product of their LR+ (how many
+    #: times the odds rise when all are present, taken as independent), largest first.
     causes: tuple[tuple[str, float], ...]
 
 
@@ -472,6 +785,197 @@ def risk_profile(kb: m.KnowledgeBase, risk_factor_ids: Iterable[str]) -> RiskPro
     return RiskProfile(present, tuple(r for r in present if r.modifiable),
                        tuple(r for r in present if not r.modifiable),
                        tuple((kb.conditions[c].name, s) for c, s in causes))
+
+
+# --- Likelihood ratios ------------------------------------------------------------------------
+
+def post_test_probability(prior: float, likelihood_ratio: float) -> float:
+    """Bayes' rule in odds form: post-test odds = pre-test odds x likelihood ratio."""
+    if not 0 < prior < 1 or likelihood_ratio <= 0:
+        raise AnswerError("a probability is between 0 and 1 and a likelihood ratio above 0")
+    odds = prior / (1 - prior) * likelihood_ratio
+    return odds / (1 + odds)
+
+
+# --- Self-checks (lessons 2, 4, 5 and the must-not-miss lesson) -----------------------------
+
+#: The must-not-miss causes of thoracic pain, taught in their own lesson: the ids the knowledge
+#: base uses, shown only when present (a knowledge base without one simply omits it).
+MUST_NOT_MISS: tuple[str, ...] = (
+    "aortic_dissection", "pulmonary_embolism", "heart_attack", "spinal_infection",
+    "pyelonephritis", "spinal_metastasis", "shingles")
+#: Findings that should make a clinician think of them.
+MUST_NOT_MISS_FINDINGS: tuple[str, ...] = (
+    "sudden_severe_upper_back_pain", "pain_worse_on_breathing_in", "injected_drug_use",
+    "immunosuppressed", "burning_band_pain_or_rash")
+#: A finding "points to" a must-not-miss cause from this LR+ on (moderate, in `LR_BANDS`).
+MUST_NOT_MISS_MIN_LR = 5.0
+#: Topics of the self-checks, one per lesson that has one.
+CHECK_TOPICS: tuple[str, ...] = ("causes", "workup", "risk", "must_not_miss")
+#: Questions per self-check: enough to practise, short enough for a lesson.
+CHECK_LENGTH = 6
+
+
+@dataclass(frozen=True)
+class SelfCheck:
+    """A multiple-choice question built from the knowledge base, with its explanation."""
+
+    check_id: str
+    question: str
+    options: tuple[tuple[str, str], ...]  # (label, value), in a stable mixed order
+    answer: str
+    explanation: str
+    source: str
+
+
+def _mix(key: str, options: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """Options in an order fixed by the question (so tests and handouts are stable), but with
+    the right one not always first."""
+    return tuple(sorted(options, key=lambda o: _stable(key + o[1])))
+
+
+def _pick(key: str, pool: Iterable[str], n: int) -> list[str]:
+    return sorted(dict.fromkeys(pool), key=lambda x: _stable(key + x))[:n]
+
+
+def _finding_question(kb: m.KnowledgeBase, cid: str, key: str) -> SelfCheck | None:
+    links = condition_links(kb, cid)
+    if not links:
+        return None
+    best = links[0]
+    linked = {x.finding_id for x in links}
+    others = _pick(key, (f for f in kb.findings if f not in linked), 3)
+    c = kb.conditions[cid]
+    return SelfCheck(
+        f"{key}:{cid}", f"Which finding points most strongly to {c.name.lower()}?",
+        _mix(key, [(kb.findings[f].label, f) for f in (best.finding_id, *others)]),
+        best.finding_id, f"{kb.findings[best.finding_id].label.rstrip('?')}: {best.note}",
+        cite(kb, best.source_id))
+
+
+def _causes_checks(kb: m.KnowledgeBase) -> list[SelfCheck]:
+    out: list[SelfCheck] = []
+    tops = [c.condition_id for _, cs in causes_by_group(kb) for c in cs if not c.parent]
+    for cid in _pick("causes", tops, CHECK_LENGTH):
+        c = kb.conditions[cid]
+        if len(out) % 2:
+            q = _finding_question(kb, cid, "causes")
+            if q is not None:
+                out.append(q)
+                continue
+        groups = [g for g, _ in causes_by_group(kb)]
+        out.append(SelfCheck(
+            f"group:{cid}", f"Which family of causes does {c.name.lower()} belong to?",
+            _mix(cid, [(GROUP_LABELS.get(g, g), g) for g in groups]), c.group,
+            f"{c.name}: {c.description}", cite(kb, c.source_id)))
+    return out
+
+
+def _workup_checks(kb: m.KnowledgeBase) -> list[SelfCheck]:
+    out: list[SelfCheck] = []
+    ladder = treatment_ladder(kb)
+    if ladder:
+        first = ladder[0]
+        later = [t.treatment_id for t in ladder if t.category != first.category]
+        opts = [first.treatment_id, *_pick("ladder", later, 3)]
+        out.append(SelfCheck(
+            "ladder", "A patient has a back strain and no red flags. Which comes first on the "
+            "treatment ladder?", _mix("ladder", [(kb.treatments[t].name, t) for t in opts]),
+            first.treatment_id, f"Start with care without medicine: {first.name}: "
+            f"{first.description}", cite(kb, first.source_id)))
+    specific = [x for x in kb.test_conditions if not kb.tests[x.test_id].baseline]
+    for x in [next(y for y in specific if y.condition_id == cid) for cid in
+              _pick("tests", (y.condition_id for y in specific), CHECK_LENGTH - 2)]:
+        linked = {y.test_id for y in kb.test_conditions if y.condition_id == x.condition_id}
+        others = _pick(x.condition_id, (t for t in kb.tests if t not in linked), 3)
+        out.append(SelfCheck(
+            f"test:{x.condition_id}", "Which test helps answer \u201cis it "
+            f"{kb.conditions[x.condition_id].name.lower()}?\u201d",
+            _mix(x.condition_id, [(kb.tests[t].name, t) for t in (x.test_id, *others)]),
+            x.test_id, f"{kb.tests[x.test_id].name}: {x.reason}", cite(kb, x.source_id)))
+    contra = _pick("contra", (f"{x.treatment_id}|{x.finding_id}" for x in kb.contraindications), 1)
+    for key in contra:
+        tid, fid = key.split("|")
+        ci = next(y for y in kb.contraindications
+                  if y.treatment_id == tid and y.finding_id == fid)
+        barred = {y.finding_id for y in kb.contraindications if y.treatment_id == tid}
+        others = _pick(key, (f for f in kb.findings if f not in barred), 3)
+        out.append(SelfCheck(
+            f"contra:{key}", f"When should you not offer {kb.treatments[tid].name.lower()}?",
+            _mix(key, [(kb.findings[f].label, f) for f in (fid, *others)]), fid,
+            f"{kb.findings[fid].label.rstrip('?')}: {ci.reason}", cite(kb, ci.source_id)))
+    return out
+
+
+def _risk_checks(kb: m.KnowledgeBase) -> list[SelfCheck]:
+    rfs = list(kb.risk_factors.values())
+    changeable = _pick("risk+", (r.risk_factor_id for r in rfs if r.modifiable), CHECK_LENGTH // 2)
+    fixed = _pick("risk-", (r.risk_factor_id for r in rfs if not r.modifiable), CHECK_LENGTH // 2)
+    out = []
+    for rid in sorted([*changeable, *fixed], key=lambda r: _stable("risk" + r)):
+        r = kb.risk_factors[rid]
+        answer = "yes" if r.modifiable else "no"
+        out.append(SelfCheck(
+            f"risk:{rid}", f"Can a patient change this risk factor: {r.name.lower()}?",
+            (("Yes, it can be changed", "yes"), ("No, it cannot be changed", "no")), answer,
+            f"{r.explanation} {r.prevention_advice}", cite(kb, r.source_id)))
+    return out
+
+
+def must_not_miss(kb: m.KnowledgeBase) -> tuple[m.Condition, ...]:
+    """The must-not-miss causes this knowledge base has, in teaching order."""
+    return tuple(kb.conditions[c] for c in MUST_NOT_MISS if c in kb.conditions)
+
+
+def must_not_miss_rules(kb: m.KnowledgeBase) -> tuple[m.TriageRule, ...]:
+    """Triage rules that catch a must-not-miss cause: a rule using a finding that raises the
+    odds of one of them at least moderately (LR+ 5 or more), or one of the must-not-miss
+    findings; most urgent first."""
+    ids = {c.condition_id for c in must_not_miss(kb)}
+    linked = {x.finding_id for x in kb.condition_findings
+              if x.condition_id in ids and x.lr_positive >= MUST_NOT_MISS_MIN_LR}
+    linked |= {f for f in MUST_NOT_MISS_FINDINGS if f in kb.findings}
+    rules = [r for r in kb.rules.values() if linked & set(r.findings)]
+    return tuple(sorted(rules, key=lambda r: (-m.urgency_rank(r.urgency), r.rule_id)))
+
+
+def _must_not_miss_checks(kb: m.KnowledgeBase) -> list[SelfCheck]:
+    out: list[SelfCheck] = []
+    for c in must_not_miss(kb):
+        q = _finding_question(kb, c.condition_id, "mnm")
+        if q is not None:
+            out.append(q)
+    out = out[: CHECK_LENGTH - 2]
+    levels = [(urgency_label(u), u) for u in m.URGENCIES if u != "incomplete"]
+    for r in must_not_miss_rules(kb)[:2]:
+        answers = drill_answers(kb, r)
+        urgency = assess(answers, kb).urgency
+        said = "; ".join(kb.findings[f].label.rstrip("?") for f in r.findings)
+        out.append(SelfCheck(
+            f"mnm-rule:{r.rule_id}", f"A patient with upper back pain answers yes to: {said}, "
+            "and no to every other red-flag question. How urgent is it?", tuple(levels), urgency,
+            f"Rule \u201c{r.label}\u201d: {r.rationale}", cite(kb, r.source_id)))
+    return out
+
+
+def self_checks(kb: m.KnowledgeBase, topic: str) -> tuple[SelfCheck, ...]:
+    """The questions of one lesson's self-check, built now from the knowledge base."""
+    build = {"causes": _causes_checks, "workup": _workup_checks, "risk": _risk_checks,
+             "must_not_miss": _must_not_miss_checks}
+    if topic not in build:
+        raise AnswerError(f"unknown self-check topic '{topic}': one of {', '.join(CHECK_TOPICS)}")
+    return tuple(build[topic](kb))
+
+
+def check_answer(q: SelfCheck, value: str | None) -> DrillFeedback:
+    """Kind feedback on a self-check answer, with the reason and its source either way."""
+    if value is None:
+        raise AnswerError("choose an answer first")
+    right = dict((v, label) for label, v in q.options)[q.answer]
+    correct = value == q.answer
+    verdict = ("Yes, that is it." if correct else
+               f"Not quite: the answer is \u201c{right.rstrip('?')}\u201d.")
+    return DrillFeedback(correct, verdict, (Reason(q.explanation, q.source),))
 
 
 # --- The educator's answer key ---------------------------------------------------------------

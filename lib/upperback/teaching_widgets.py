@@ -5,16 +5,19 @@ renders the same in JupyterLab and Voilà and can be checked without a browser."
 
 from __future__ import annotations
 
+import base64
 import functools
 import html
 import io
+import os
+import textwrap
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import ipywidgets as w
 
 from . import _model as m
-from . import quiz
+from . import course, quiz
 from ._config import emergency_number
 from ._errors import UpperbackError
 from ._loader import load_knowledge_base
@@ -35,6 +38,16 @@ vertical-align:top}
 .ub-table th{background:#eef2f6}
 .ub-error-box .ub-error{border:2px solid #b00020;background:#fff5f5;color:#5a0010;
 padding:.5em .8em}
+.ub-keypoints{border-left:5px solid #6a1b9a;background:#faf5fc}
+@media print{
+html,body,#main,#rendered_cells,.lm-Widget,.lm-Panel,.jp-Notebook,.jp-Cell,.jp-OutputArea,
+.jp-OutputArea-child,.jp-OutputArea-output,.jupyter-widgets,.widget-box,.widget-vbox,
+.widget-hbox,.widget-html,.widget-html-content{overflow:visible!important;
+height:auto!important;max-height:none!important;position:static!important;
+contain:none!important}
+.jupyter-button,.widget-button,.ub-no-print{display:none!important}
+.ub-box,.ub-table tr,img{break-inside:avoid}
+}
 </style>"""
 
 
@@ -86,17 +99,27 @@ def _guarded(banner: w.HTML) -> Callable[[F], F]:
     return wrap
 
 
-def _builder(fn: Callable[..., w.Widget]) -> Callable[..., w.Widget]:
-    """A panel that cannot be built (e.g. the knowledge base is broken) shows why instead."""
+def _builder(fn: Callable[..., w.Widget]) -> Callable[..., Any]:
+    """A panel that cannot be built (e.g. the knowledge base is broken) shows why instead.
+
+    With UPPERBACK_STATIC=1 in the environment (set by `make handouts`) the panel is returned
+    as static HTML instead of live widgets, so an exported notebook shows its content offline.
+    """
     @functools.wraps(fn)
-    def inner(kb: m.KnowledgeBase | None = None) -> w.Widget:
+    def inner(kb: m.KnowledgeBase | None = None) -> Any:
         try:
-            return fn(kb if kb is not None else load_knowledge_base())
+            panel = fn(kb if kb is not None else load_knowledge_base())
         except Exception as exc:
             _log(exc, fn.__name__)
             box = w.HTML(_error_html(exc))
             box.add_class("ub-error")
-            return box
+            panel = box
+        if os.environ.get("UPPERBACK_STATIC") == "1":
+            from IPython.display import HTML
+
+            from .handouts import static_html
+            return HTML(static_html(panel))  # type: ignore[no-untyped-call]
+        return panel
     return inner
 
 
@@ -116,13 +139,20 @@ def _nested(kb: m.KnowledgeBase, c: m.Condition) -> bool:
 
 def _png(fig: Any) -> bytes:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+    fig.savefig(buf, format="png", dpi=100)
     return buf.getvalue()
 
 
 def _short(label: str, n: int = 48) -> str:
-    label = label.rstrip("?")
-    return label if len(label) <= n else label[: n - 1] + "\u2026"
+    """A chart label wrapped onto lines of `n` characters (never cut: a cut label misleads)."""
+    return "\n".join(textwrap.wrap(label.rstrip("?"), n)) or label
+
+
+def _titled(fig: Any, title: str, source: str) -> None:
+    """Every chart says what it shows and where the numbers come from."""
+    # the figure uses constrained layout, which places both snugly around the axes
+    fig.suptitle(title, fontsize=11, fontweight="bold", x=0.01, ha="left")
+    fig.supxlabel(f"Source: {source}", fontsize=8, color="#444444", x=0.01, ha="left")
 
 
 def _image(png: bytes, css: str) -> w.Image:
@@ -149,9 +179,11 @@ def banner(kb: m.KnowledgeBase) -> w.Widget:
 def red_flag_reference(kb: m.KnowledgeBase) -> w.Widget:
     """Every triage rule: what it asks, what to do, why it matters, and the source."""
     rows = []
-    for urgency in m.RULE_URGENCIES:
+    for urgency in m.URGENCIES:
         rules = [r for r in kb.rules.values() if r.urgency == urgency]
-        rows.append(f"<h4>{_e(quiz.URGENCY_LABELS[urgency])} ({len(rules)} rules)</h4>"
+        if not rules:
+            continue
+        rows.append(f"<h4>{_e(quiz.urgency_label(urgency))} ({len(rules)} rules)</h4>"
                     "<table class='ub-table'><tr><th>Rule</th><th>All of these answered yes"
                     "</th><th>Why it matters</th><th>Source</th></tr>")
         for r in rules:
@@ -164,9 +196,12 @@ def red_flag_reference(kb: m.KnowledgeBase) -> w.Widget:
 
 @_builder
 def emergency_drill(kb: m.KnowledgeBase) -> w.Widget:
-    """"Would you send this patient to the emergency room?": one item per rule, with feedback."""
+    """"Would you send this patient to the emergency room?": the rule items and some self-care
+    patients, shuffled; a missed patient comes back later; a summary ends the round."""
     items = quiz.drill_items(kb)
-    state: dict[str, Any] = {"i": 0, "answered": 0, "correct": 0, "done": False}
+    if not items:
+        return w.HTML("The knowledge base has no triage rules, so there is no drill.")
+    drill = quiz.DrillRound(items)
     progress = w.HTML()
     prompt = w.HTML()
     prompt.add_class("ub-drill-prompt")
@@ -174,53 +209,75 @@ def emergency_drill(kb: m.KnowledgeBase) -> w.Widget:
                    layout=w.Layout(width="auto"))
     no = w.Button(description="No: not the emergency room", layout=w.Layout(width="auto"))
     nxt = w.Button(description="Next patient", disabled=True, layout=w.Layout(width="auto"))
+    restart = w.Button(description="Start a new round", layout=w.Layout(width="auto"),
+                       tooltip="Shuffle the patients again and set the tally to zero")
     feedback = w.HTML()
     score = w.Label(quiz.score_line(0, 0))
+    summary = w.HTML()
     error = _error_widget()
     for widget, css in ((yes, "ub-drill-yes"), (no, "ub-drill-no"), (nxt, "ub-drill-next"),
-                        (feedback, "ub-drill-feedback"), (score, "ub-drill-score")):
+                        (feedback, "ub-drill-feedback"), (score, "ub-drill-score"),
+                        (restart, "ub-drill-restart"), (summary, "ub-drill-summary"),
+                        (progress, "ub-drill-progress")):
         widget.add_class(css)
 
     def show() -> None:
-        item = items[state["i"]]
-        progress.value = f"<b>Patient {state['i'] + 1} of {len(items)}</b>"
+        item = drill.current
+        feedback.value = ""
+        score.value = quiz.score_line(drill.correct, drill.answered)
+        if item is None:
+            progress.value = ""
+            prompt.value = ""
+            summary.value = (f"{_CSS}<div class='ub-box ub-ok' role='status'><b>"
+                             f"{_e(drill.summary().text())}</b> Start a new round to try the "
+                             "patients in another order.</div>")
+            yes.disabled = no.disabled = nxt.disabled = True
+            return
+        seen, total = drill.position
+        again = " (back for a second look)" if drill.is_retry else ""
+        progress.value = f"<b>Patient {seen} of {total}{again}</b>"
+        summary.value = ""
         said = "".join(f"<li>{_e(label)} <b>Yes</b></li>" for label in item.labels)
         denied = "".join(f"<li>{_e(label)} <b>No</b></li>" for label in item.answered_no)
-        prompt.value = (f"{_CSS}<div class='ub-box ub-note'>A patient with upper back pain "
-                        f"answers:<ul>{said}</ul>Every other red-flag question was asked and "
-                        f"answered <b>no</b> ({len(item.answered_no)} questions)."
-                        f"<details><summary>The questions answered no</summary><ul>{denied}"
-                        "</ul></details>Would you send this patient to the emergency room?</div>")
-        feedback.value = ""
+        prompt.value = (f"{_CSS}<div class='ub-box ub-note' data-item='{_e(item.item_id)}'>A "
+                        f"patient with upper back pain answers:<ul>{said}</ul>Every other "
+                        f"red-flag question was asked and answered <b>no</b> "
+                        f"({len(item.answered_no)} questions).<details><summary>The questions "
+                        f"answered no</summary><ul>{denied}</ul></details>Would you send this "
+                        "patient to the emergency room?</div>")
         yes.disabled = no.disabled = False
         nxt.disabled = True
 
     @_guarded(error)
     def answer(send: bool) -> None:
-        item = items[state["i"]]
-        fb = quiz.check_drill(item, send, kb)
-        state["answered"] += 1
-        state["correct"] += fb.correct
+        fb = drill.answer(send, kb)
         css = "ub-ok" if fb.correct else "ub-note"
+        later = ("" if fb.correct else "<p>This patient will come back later in the round.</p>")
         feedback.value = (f"{_CSS}<div class='ub-box {css}' role='status'><b>{_e(fb.verdict)}"
-                          f"</b>{_reasons_html(fb.reasons)}</div>")
-        score.value = quiz.score_line(state["correct"], state["answered"])
+                          f"</b>{_reasons_html(fb.reasons)}{later}</div>")
+        score.value = quiz.score_line(drill.correct, drill.answered)
         yes.disabled = no.disabled = True
         nxt.disabled = False
-        nxt.description = ("Start again" if state["i"] == len(items) - 1 else "Next patient")
+        nxt.description = ("See the round summary" if len(drill.queue) == 1 and fb.correct
+                           else "Next patient")
 
     @_guarded(error)
     def next_item(_: Any = None) -> None:
-        state["i"] = (state["i"] + 1) % len(items)
+        drill.next()
+        show()
+
+    @_guarded(error)
+    def new_round(_: Any = None) -> None:
+        drill.reset()
         show()
 
     yes.on_click(lambda _: answer(True))
     no.on_click(lambda _: answer(False))
     nxt.on_click(next_item)
-    if not items:
-        return w.HTML("The knowledge base has no triage rules, so there is no drill.")
+    restart.on_click(new_round)
     show()
-    box = w.VBox([progress, prompt, w.HBox([yes, no, nxt]), feedback, score, error])
+    box = w.VBox([progress, prompt, w.HBox([yes, no, nxt]), feedback, score, summary,
+                  w.HBox([restart]), error])
     box.add_class("ub-drill")
     return box
 
@@ -232,7 +289,7 @@ def causes_overview(kb: m.KnowledgeBase) -> w.Widget:
     """The causes grouped by family, the heart-attack warning set apart."""
     parts = [_CSS]
     for group, conds in quiz.causes_by_group(kb):
-        css = "ub-warn" if group == "cardiac" else "ub-note"
+        css = "ub-warn" if group in quiz.WARNING_GROUPS else "ub-note"
         items = []
         for c in conds:
             code = f" <code>{_e(c.icd10cm)}</code>" if c.icd10cm else ""
@@ -242,49 +299,47 @@ def causes_overview(kb: m.KnowledgeBase) -> w.Widget:
                          + f" <span class='ub-src'>Source: {_e(quiz.cite(kb, c.source_id))}"
                          "</span></li>")
         extra = ""
-        if group == "cardiac":
+        if group in quiz.WARNING_GROUPS:
             linked = {x.finding_id for x in kb.condition_findings
-                      if kb.conditions[x.condition_id].group == "cardiac"}
+                      if kb.conditions[x.condition_id].group == group}
             rules = [r for r in kb.rules.values()
-                     if m.urgency_rank(r.urgency) >= m.urgency_rank("emergency")
-                     and linked & set(r.findings)]
-            extra = ("<p><b>Never treat this as back pain.</b> These emergency rules catch it: "
-                     + "; ".join(f"{_e(r.label)} ({_e(r.rationale)})" for r in rules) + "</p>")
+                     if quiz.sends_to_hospital(r.urgency) and linked & set(r.findings)]
+            if rules:
+                extra = ("<p><b>Never treat this as back pain.</b> These rules catch it: "
+                         + "; ".join(f"{_e(r.label)} ({_e(r.rationale)})" for r in rules)
+                         + "</p>")
         parts.append(f"<div class='ub-box {css}'><h4>{_e(quiz.GROUP_LABELS.get(group, group))}"
                      f"</h4><ul>{''.join(items)}</ul>{extra}</div>")
     return w.HTML("".join(parts))
 
 
-#: LR+ bands of the heatmap: (upper bound, label); a yes multiplies the odds by the LR+.
-LR_BANDS = ((0.0, "no link"), (1.0, "lowers (below 1)"), (2.0, "small (1-2)"),
-            (5.0, "moderate (2-5)"), (float("inf"), "large (over 5)"))
-
-
-def _lr_band(lr: float) -> int:
-    return next(i for i, (top, _) in enumerate(LR_BANDS) if lr <= top)
-
-
-def heatmap_png(matrix: quiz.StrengthMatrix) -> bytes:
-    """The likelihood-ratio matrix as a heatmap (darker = a yes raises the cause more)."""
+def heatmap_png(matrix: quiz.LinkMatrix,
+                source: str = "upperback knowledge base, condition_findings.csv") -> bytes:
+    """The LR+ matrix as a heatmap in the conventional bands (darker = the finding raises the
+    odds more), titled and sourced."""
     from matplotlib.colors import ListedColormap
     from matplotlib.figure import Figure
 
     rows, cols = len(matrix.finding_ids), len(matrix.condition_ids)
-    fig = Figure(figsize=(max(4.0, 0.42 * cols + 3.5), max(2.0, 0.3 * rows + 1.8)))
+    fig = Figure(figsize=(max(6.0, 0.45 * cols + 4.5), max(3.0, 0.42 * rows + 2.6)),
+                 layout="constrained")
     ax = fig.add_subplot()
-    cmap = ListedColormap(["#ffffff", "#fdd0a2", "#c6dbef", "#6baed6", "#08519c"])
-    im = ax.imshow([[_lr_band(v) for v in r] for r in matrix.values], cmap=cmap, vmin=-0.5,
-                   vmax=len(LR_BANDS) - 0.5, aspect="auto")
-    ax.set_xticks(range(cols), [_short(n, 30) for n in matrix.condition_names], rotation=60,
-                  ha="right", fontsize=8)
-    ax.set_yticks(range(rows), [_short(x) for x in matrix.finding_labels], fontsize=8)
+    n = len(quiz.LR_BANDS)
+    cmap = ListedColormap(["#ffffff", "#deebf7", "#9ecae1", "#4292c6", "#08519c"][: n + 1])
+    im = ax.imshow([[quiz.lr_band(v) for v in r] for r in matrix.values], cmap=cmap,
+                   vmin=-0.5, vmax=n + 0.5, aspect="auto")
+    ax.set_xticks(range(cols), [_short(n, 22) for n in matrix.condition_names], rotation=60,
+                  ha="right", fontsize=9)
+    ax.set_yticks(range(rows), [_short(x, 44) for x in matrix.finding_labels], fontsize=9)
     ax.set_xticks([x - 0.5 for x in range(cols + 1)], minor=True)
     ax.set_yticks([y - 0.5 for y in range(rows + 1)], minor=True)
     ax.grid(which="minor", color="#e0e0e0", linewidth=0.5)
     ax.tick_params(which="minor", length=0)
-    bar = fig.colorbar(im, ax=ax, ticks=list(range(len(LR_BANDS))), fraction=0.03)
-    bar.ax.set_yticklabels([label for _, label in LR_BANDS], fontsize=8)
-    bar.set_label("Positive likelihood ratio (LR+)", fontsize=8)
+    bar = fig.colorbar(im, ax=ax, ticks=list(range(n + 1)), fraction=0.03)
+    bar.ax.set_yticklabels(["no link"] + [words for _, words in quiz.LR_BANDS], fontsize=9)
+    bar.set_label("LR+ of a yes answer", fontsize=9)
+    _titled(fig, "How much a yes raises the odds of each cause (likelihood ratio, LR+)",
+            source)
     return _png(fig)
 
 
@@ -294,11 +349,10 @@ def finding_cause_explorer(kb: m.KnowledgeBase) -> w.Widget:
     group = w.Dropdown(description="Causes", options=[("All causes", "")] + [
         (quiz.GROUP_LABELS.get(g, g), g) for g, _ in quiz.causes_by_group(kb)],
         style={"description_width": "initial"})
-    kind = w.Dropdown(description="Findings", options=[
-        ("All findings", ""), ("Ambulance red flags", "ambulance"),
-        ("Emergency red flags", "emergency"), ("Same-day signs", "urgent"),
-        ("See-a-provider signs", "see_provider"), ("History", "history")],
-        style={"description_width": "initial"})
+    kinds = {f.kind for f in kb.findings.values()}
+    kind = w.Dropdown(description="Findings", options=[("All findings", "")] + [
+        (f"Red flags: {quiz.urgency_label(u).lower()}", u) for u in m.URGENCIES if u in kinds]
+        + [("History", "history")], style={"description_width": "initial"})
     top = w.Checkbox(description="Top-level causes only", value=False, indent=False)
     chart = _image(b"", "ub-heatmap")
     holder = w.Box([chart])
@@ -314,17 +368,19 @@ def finding_cause_explorer(kb: m.KnowledgeBase) -> w.Widget:
 
     @_guarded(error)
     def redraw(_: Any = None) -> None:
-        mat = quiz.strength_matrix(kb, group.value or None, kind.value or None, top.value)
+        mat = quiz.link_matrix(kb, group.value or None, kind.value or None, top.value)
         if not mat.finding_ids:
             holder.children = ()
             caption.value = ("<i>No finding of this kind points to these causes: choose other "
                              "filters.</i>")
         else:
-            chart.value = heatmap_png(mat)
+            chart.value = heatmap_png(mat, f"upperback knowledge base {kb.version}, "
+                                      "condition_findings.csv")
             holder.children = (chart,)
             caption.value = (f"{len(mat.finding_ids)} findings \u00d7 {len(mat.condition_ids)} "
-                             "causes. Darker squares are stronger links (from "
-                             "<code>condition_findings.csv</code>).")
+                             "causes. Darker squares: a yes raises the odds of the cause more "
+                             "(bands after " + _e(quiz.LR_BANDS_SOURCE) + "; likelihood ratios "
+                             "from <code>condition_findings.csv</code>).")
         current = condition.value
         condition.options = list(zip(mat.condition_names, mat.condition_ids, strict=True))
         # keep the learner's pick when it is still shown, else show the first cause
@@ -342,13 +398,14 @@ def finding_cause_explorer(kb: m.KnowledgeBase) -> w.Widget:
         c = kb.conditions[cid]
         rows = "".join(
             f"<tr><td>{_e(kb.findings[x.finding_id].label)}</td>"
-            f"<td>LR+ {x.lr_positive:g}, LR\u2212 {x.lr_negative:g} "
-            f"({_e(x.basis.replace('_', ' '))})</td><td>{_e(x.note)}</td>"
+            f"<td>{x.lr_positive:g}</td><td>{x.lr_negative:g}</td>"
+            f"<td>{_e(x.basis.replace('_', ' '))}</td><td>{_e(x.note)}</td>"
             f"<td class='ub-src'>{_e(quiz.cite(kb, x.source_id))}</td></tr>"
             for x in quiz.condition_links(kb, cid))
         details.value = (f"{_CSS}<div class='ub-box ub-note'><b>{_e(c.name)}</b>: "
                          f"{_e(c.description)}<table class='ub-table'><tr><th>Finding</th>"
-                         f"<th>Link</th><th>Why</th><th>Source</th></tr>{rows}</table></div>")
+                         "<th>LR+ (yes)</th><th>LR\u2212 (no)</th><th>Basis</th><th>Why</th>"
+                         f"<th>Source</th></tr>{rows}</table></div>")
 
     for control in (group, kind, top):
         control.observe(redraw, names="value")
@@ -362,6 +419,32 @@ def finding_cause_explorer(kb: m.KnowledgeBase) -> w.Widget:
 
 # --- Notebook 3: cases --------------------------------------------------------------------------
 
+def _progress_html(kb: m.KnowledgeBase, results: dict[str, quiz.CaseResult],
+                   total_cases: int) -> str:
+    """The running total across the cases and the student's results as a CSV download (a
+    data: link the browser saves; nothing is written on the server)."""
+    if not results:
+        return (f"{_CSS}<div class='ub-box'><b>Your progress:</b> 0 of {total_cases} cases "
+                "answered. Your results stay in this page until you download them.</div>")
+    cases = {c.case_id: c for c in quiz.load_cases(kb)}
+    rows = [course.ResultRow(
+        cid, cases[cid].title, r.points, r.max_points, quiz.urgency_label(r.chosen_urgency),
+        quiz.urgency_label(r.engine_urgency),
+        "; ".join(kb.conditions[x].name for x in r.named),
+        "; ".join(kb.conditions[x].name for x in r.missed)) for cid, r in results.items()]
+    points = sum(r.points for r in rows)
+    most = sum(r.max_points for r in rows)
+    table = "".join(f"<tr><td>{_e(r.title)}</td><td>{r.points} of {r.max_points}</td></tr>"
+                    for r in rows)
+    data = base64.b64encode(course.results_csv(rows, kb.version).encode("utf-8")).decode()
+    return (f"{_CSS}<div class='ub-box ub-note'><b>Your progress: {len(rows)} of {total_cases} "
+            f"cases answered, {points} of {most} points so far.</b> (A case answered again "
+            "counts its latest answer.)<table class='ub-table'><tr><th>Case</th><th>Score</th>"
+            f"</tr>{table}</table><p><a class='ub-results-download' download="
+            f"'upperback-case-results.csv' href='data:text/csv;base64,{data}'>Download my "
+            "results (CSV)</a>: saved by your browser, never stored on the server.</p></div>")
+
+
 @_builder
 def case_quiz(kb: m.KnowledgeBase) -> w.Widget:
     """Pick a case, choose an urgency and the likely causes, get scored, explained feedback."""
@@ -372,7 +455,7 @@ def case_quiz(kb: m.KnowledgeBase) -> w.Widget:
                                for c in cases.values()], description="Case",
                       layout=w.Layout(width="32em"))
     story = w.HTML()
-    urgency = w.RadioButtons(options=[(quiz.URGENCY_LABELS[u], u) for u in m.URGENCIES],
+    urgency = w.RadioButtons(options=[(quiz.urgency_label(u), u) for u in m.URGENCIES],
                              value=None, layout=w.Layout(width="auto"))
     boxes: dict[str, w.Checkbox] = {}
     columns = []
@@ -388,10 +471,13 @@ def case_quiz(kb: m.KnowledgeBase) -> w.Widget:
     check = w.Button(description="Check my answer", button_style="primary")
     feedback = w.HTML()
     explanation = w.HTML()
+    progress = w.HTML(_progress_html(kb, {}, len(cases)))
     error = _error_widget()
+    results: dict[str, quiz.CaseResult] = {}  # this learner's latest answer per case, in memory
     for widget, css in ((pick, "ub-case-select"), (story, "ub-case-vignette"),
                         (urgency, "ub-case-urgency"), (check, "ub-case-check"),
-                        (feedback, "ub-case-feedback"), (explanation, "ub-case-explanation")):
+                        (feedback, "ub-case-feedback"), (explanation, "ub-case-explanation"),
+                        (progress, "ub-case-progress")):
         widget.add_class(css)
 
     @_guarded(error)
@@ -426,7 +512,15 @@ def case_quiz(kb: m.KnowledgeBase) -> w.Widget:
             + f"</ul><p><b>Teaching point:</b> {_e(r.teaching_point)}</p></div>")
         explanation.value = (f"<div class='ub-box'><b>The engine's explanation</b>"
                              f"{_reasons_html(r.reasons)}</div>")
+        results[case.case_id] = r
+        progress.value = _progress_html(kb, {k: results[k] for k in cases if k in results},
+                                        len(cases))
 
+    every = w.HTML(f"{_CSS}<details class='ub-box'><summary>All {len(cases)} cases, to read "
+                   "ahead or print</summary><ol>" + "".join(
+                       f"<li><b>{_e(c.title)}</b>: {_e(c.vignette)}</li>"
+                       for c in cases.values()) + "</ol></details>")
+    every.add_class("ub-case-all")
     pick.observe(load, names="value")
     check.on_click(score)
     load()
@@ -434,7 +528,7 @@ def case_quiz(kb: m.KnowledgeBase) -> w.Widget:
         pick, story, w.HTML("<b>1. How urgent is it?</b>"), urgency,
         w.HTML("<b>2. Which causes are most likely?</b> Tick one or more."),
         w.HBox(columns, layout=w.Layout(flex_flow="row wrap")), check, feedback,
-        explanation, error])
+        explanation, progress, every, error])
     box.add_class("ub-case-quiz")
     return box
 
@@ -480,16 +574,18 @@ def tests_chart_png(kb: m.KnowledgeBase) -> bytes:
     cats = sorted({t.category for t, _ in data})
     palette = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d"]
     colour = {c: palette[i % len(palette)] for i, c in enumerate(cats)}
-    fig = Figure(figsize=(7, 0.32 * len(data) + 1.2))
+    fig = Figure(figsize=(8, 0.42 * len(data) + 1.6), layout="constrained")
     ax = fig.add_subplot()
-    names = [_short(t.name, 40) for t, _ in data][::-1]
+    names = [_short(t.name, 34) for t, _ in data][::-1]
     counts = [len(links) for _, links in data][::-1]
     ax.barh(names, counts, color=[colour[t.category] for t, _ in data][::-1])
     ax.set_xlabel("Number of causes the test helps confirm or exclude")
     for c in cats:
         ax.bar(0, 0, color=colour[c], label=c)
-    ax.legend(title="Kind of test", fontsize=8, loc="lower right")
-    ax.tick_params(axis="y", labelsize=8)
+    ax.legend(title="Kind of test", fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+    ax.tick_params(axis="y", labelsize=9)
+    _titled(fig, "How many causes each test helps confirm or exclude",
+            f"upperback knowledge base {kb.version} (diagnostic_tests.csv, test_conditions.csv)")
     return _png(fig)
 
 
@@ -513,9 +609,9 @@ def ladder_chart_png(kb: m.KnowledgeBase) -> bytes:
     ladder = quiz.treatment_ladder(kb)
     colour = {"self_care": "#66a61e", "otc": "#1b9e77", "prescription": "#7570b3",
               "clinician": "#d95f02"}
-    fig = Figure(figsize=(7, 0.3 * len(ladder) + 1.2))
+    fig = Figure(figsize=(8, 0.42 * len(ladder) + 1.6), layout="constrained")
     ax = fig.add_subplot()
-    names = [_short(t.name, 40) for t in ladder][::-1]
+    names = [_short(t.name, 34) for t in ladder][::-1]
     # a sliver for level 0 so non-invasive care still shows as a bar
     ax.barh(names, [t.invasiveness + 0.15 for t in ladder][::-1],
             color=[colour.get(t.access, "#999999") for t in ladder][::-1])
@@ -524,8 +620,11 @@ def ladder_chart_png(kb: m.KnowledgeBase) -> bytes:
     ax.set_xlabel("Invasiveness")
     for a in colour:
         ax.bar(0, 0, color=colour[a], label=common.ACCESS_WORDS.get(a, a))
-    ax.legend(title="How it is obtained", fontsize=8, loc="lower right")
-    ax.tick_params(axis="y", labelsize=8)
+    ax.legend(title="How it is obtained", fontsize=8, loc="upper left",
+              bbox_to_anchor=(1.01, 1))
+    ax.tick_params(axis="y", labelsize=9)
+    _titled(fig, "The treatment ladder: start at the top, with care without medicine",
+            f"upperback knowledge base {kb.version} (treatments.csv)")
     return _png(fig)
 
 
@@ -571,16 +670,19 @@ def risk_factor_table(kb: m.KnowledgeBase) -> w.Widget:
                   + block("Cannot be changed", [r for r in rfs if not r.modifiable], "ub-note"))
 
 
-def risk_chart_png(profile: quiz.RiskProfile, limit: int = 8) -> bytes:
-    """The causes a risk profile points to, by the combined likelihood ratio of the factors."""
+def risk_chart_png(profile: quiz.RiskProfile, limit: int = 8,
+                   source: str = "upperback knowledge base, risk_factors.csv and "
+                   "condition_findings.csv") -> bytes:
+    """The causes a risk profile points to, by summed link strength, titled and sourced."""
     from matplotlib.figure import Figure
 
     top = profile.causes[:limit]
-    fig = Figure(figsize=(6, 0.32 * len(top) + 1.0))
+    fig = Figure(figsize=(7, 0.42 * len(top) + 1.6), layout="constrained")
     ax = fig.add_subplot()
-    ax.barh([_short(n, 36) for n, _ in top][::-1], [s for _, s in top][::-1], color="#6baed6")
-    ax.set_xlabel("Combined likelihood ratio of these risk factors (x the odds)")
-    ax.tick_params(axis="y", labelsize=8)
+    ax.barh([_short(n, 30) for n, _ in top][::-1], [s for _, s in top][::-1], color="#6baed6")
+    ax.set_xlabel("How many times the odds rise (product of the LR+ of these risk factors)")
+    ax.tick_params(axis="y", labelsize=9)
+    _titled(fig, "Causes these risk factors point to (not a risk score)", source)
     return _png(fig)
 
 
@@ -613,7 +715,8 @@ def risk_profile(kb: m.KnowledgeBase) -> w.Widget:
                          f"Cannot be changed: {fixed}.<br>A profile shows where risk factors "
                          "point; it is not a risk score and not a diagnosis.</div>")
         if p.causes:
-            chart.value = risk_chart_png(p)
+            chart.value = risk_chart_png(p, source=f"upperback knowledge base {kb.version}, "
+                                         "risk_factors.csv and condition_findings.csv")
             holder.children = (chart,)
         else:
             holder.children = ()
@@ -663,7 +766,7 @@ def answer_key(kb: m.KnowledgeBase) -> w.Widget:
         parts.append(
             f"<div class='ub-box ub-note'><h4>{k.case.display_order}. {_e(k.case.title)} "
             f"<code>{_e(k.case.case_id)}</code></h4>{warn}<p>{_e(k.case.vignette)}</p>"
-            f"<p><b>Urgency:</b> {_e(quiz.URGENCY_LABELS[k.engine_urgency])}<br>"
+            f"<p><b>Urgency:</b> {_e(quiz.urgency_label(k.engine_urgency))}<br>"
             f"<b>Expected causes:</b> {_e(', '.join(k.expected_names))}<br>"
             f"<b>Engine's leading causes:</b> {_e(', '.join(k.leading_names) or 'none')}<br>"
             f"<b>Teaching point:</b> {_e(k.case.teaching_point)} <span class='ub-src'>"
@@ -677,6 +780,214 @@ def answer_key(kb: m.KnowledgeBase) -> w.Widget:
                      f"<td>{'Yes' if item.send_to_er else 'No'}</td><td>{_e(item.rule_label)}: "
                      f"{_e(item.rationale)}</td></tr>")
     parts.append("</table>")
+    titles = {"causes": "Lesson 2", "workup": "Lesson 4", "risk": "Lesson 5",
+              "must_not_miss": "Lesson 6"}
+    for topic in quiz.CHECK_TOPICS:
+        rows = "".join(
+            f"<tr><td>{i}</td><td>{_e(q.question)}</td><td>"
+            f"{_e(dict((v, lab) for lab, v in q.options)[q.answer])}</td><td>"
+            f"{_e(q.explanation)} <span class='ub-src'>({_e(q.source)})</span></td></tr>"
+            for i, q in enumerate(quiz.self_checks(kb, topic), 1))
+        parts.append(f"<h3>{titles.get(topic, topic)} self-check</h3><table class='ub-table'>"
+                     f"<tr><th>#</th><th>Question</th><th>Answer</th><th>Why</th></tr>{rows}"
+                     "</table>")
     box = w.HTML("".join(parts))
     box.add_class("ub-answer-key")
+    return box
+
+
+# --- Self-checks (lessons 2, 4, 5, 6) -----------------------------------------------------------
+
+def _self_check(kb: m.KnowledgeBase, topic: str) -> w.Widget:
+    """A short multiple-choice check: answer, get kind feedback with the reason and its
+    source, go on; a tally and "Start again" that really starts again."""
+    questions = quiz.self_checks(kb, topic)
+    if not questions:
+        return w.HTML("The knowledge base has nothing to ask about here yet.")
+    state: dict[str, Any] = {"i": 0, "answered": 0, "correct": 0}
+    progress = w.HTML()
+    question = w.HTML()
+    choice = w.RadioButtons(options=[], value=None, layout=w.Layout(width="auto"))
+    check = w.Button(description="Check my answer", button_style="primary")
+    nxt = w.Button(description="Next question", disabled=True)
+    again = w.Button(description="Start again")
+    feedback = w.HTML()
+    tally = w.Label()
+    error = _error_widget()
+    for widget, css in ((question, "ub-check-question"), (choice, "ub-check-choice"),
+                        (check, "ub-check-check"), (nxt, "ub-check-next"),
+                        (again, "ub-check-again"), (feedback, "ub-check-feedback"),
+                        (tally, "ub-check-tally"), (progress, "ub-check-progress")):
+        widget.add_class(css)
+
+    def show() -> None:
+        q = questions[state["i"]]
+        progress.value = f"<b>Question {state['i'] + 1} of {len(questions)}</b>"
+        question.value = f"{_CSS}<div class='ub-box ub-note'>{_e(q.question)}</div>"
+        choice.options = list(q.options)
+        choice.value = None
+        choice.disabled = check.disabled = False
+        nxt.disabled = True
+        feedback.value = ""
+        tally.value = quiz.score_line(state["correct"], state["answered"])
+
+    @_guarded(error)
+    def answer(_: Any = None) -> None:
+        q = questions[state["i"]]
+        if choice.value is None:
+            feedback.value = (f"{_CSS}<div class='ub-box ub-note'>Choose an answer first."
+                              "</div>")
+            return
+        fb = quiz.check_answer(q, choice.value)
+        state["answered"] += 1
+        state["correct"] += fb.correct
+        css = "ub-ok" if fb.correct else "ub-note"
+        feedback.value = (f"{_CSS}<div class='ub-box {css}' role='status'><b>{_e(fb.verdict)}"
+                          f"</b>{_reasons_html(fb.reasons)}</div>")
+        tally.value = quiz.score_line(state["correct"], state["answered"])
+        choice.disabled = check.disabled = True
+        nxt.disabled = state["i"] == len(questions) - 1
+        if nxt.disabled:
+            feedback.value += (f"<div class='ub-box ub-ok'><b>Self-check complete: "
+                               f"{state['correct']} of {state['answered']} in line with the "
+                               "knowledge base.</b> Start again to practise once more.</div>")
+
+    @_guarded(error)
+    def next_question(_: Any = None) -> None:
+        state["i"] += 1
+        show()
+
+    @_guarded(error)
+    def restart(_: Any = None) -> None:
+        state.update(i=0, answered=0, correct=0)
+        show()
+
+    check.on_click(answer)
+    nxt.on_click(next_question)
+    again.on_click(restart)
+    show()
+    box = w.VBox([progress, question, choice, w.HBox([check, nxt, again]), feedback, tally,
+                  error])
+    box.add_class("ub-self-check")
+    box.add_class(f"ub-self-check-{topic}")
+    return box
+
+
+@_builder
+def causes_check(kb: m.KnowledgeBase) -> w.Widget:
+    """Lesson 2's self-check: families of causes and the findings that point to them."""
+    return _self_check(kb, "causes")
+
+
+@_builder
+def workup_check(kb: m.KnowledgeBase) -> w.Widget:
+    """Lesson 4's self-check: which test answers which question; the ladder; when not to."""
+    return _self_check(kb, "workup")
+
+
+@_builder
+def risk_check(kb: m.KnowledgeBase) -> w.Widget:
+    """Lesson 5's self-check: which risk factors a patient can change."""
+    return _self_check(kb, "risk")
+
+
+@_builder
+def must_not_miss_check(kb: m.KnowledgeBase) -> w.Widget:
+    """Lesson 6's self-check: the findings and rules that catch the must-not-miss causes."""
+    return _self_check(kb, "must_not_miss")
+
+
+# --- Lesson 6: must not miss --------------------------------------------------------------------
+
+@_builder
+def must_not_miss_overview(kb: m.KnowledgeBase) -> w.Widget:
+    """Each must-not-miss cause: what it is, the findings that point to it, the rules that
+    catch it, and the tests that answer it; all from the knowledge base."""
+    conds = quiz.must_not_miss(kb)
+    if not conds:
+        return w.HTML("This knowledge base has none of the must-not-miss causes yet.")
+    parts = [_CSS]
+    for c in conds:
+        links = "".join(f"<li>{_e(kb.findings[x.finding_id].label.rstrip('?'))}: {_e(x.note)} "
+                        f"<span class='ub-src'>({_e(quiz.cite(kb, x.source_id))})</span></li>"
+                        for x in quiz.condition_links(kb, c.condition_id)[:4])
+        tests = ", ".join(_e(kb.tests[x.test_id].name)
+                          for x in quiz.tests_for(kb, c.condition_id))
+        parts.append(
+            f"<div class='ub-box ub-warn ub-mnm-{_e(c.condition_id)}'><h4>{_e(c.name)}</h4>"
+            f"<p>{_e(c.description)}"
+            + (f" <i>{_e(c.evidence_note)}</i>" if c.evidence_note else "")
+            + f"</p><b>Think of it when:</b><ul>{links or '<li>No finding linked yet.</li>'}</ul>"
+            + (f"<p><b>Tests that answer it:</b> {tests}.</p>" if tests else "")
+            + f"<p class='ub-src'>Source: {_e(quiz.cite(kb, c.source_id))}</p></div>")
+    rules = quiz.must_not_miss_rules(kb)
+    rows = "".join(f"<tr><td>{_e(r.label)}</td><td>{_e(quiz.urgency_label(r.urgency))}</td>"
+                   f"<td>{'<br>'.join(_e(kb.findings[f].label) for f in r.findings)}</td>"
+                   f"<td>{_e(r.rationale)}</td><td class='ub-src'>{_e(quiz.cite(kb, r.source_id))}"
+                   "</td></tr>" for r in rules)
+    if rows:
+        parts.append("<h4>The rules that catch them</h4><table class='ub-table'><tr><th>Rule"
+                     "</th><th>Urgency</th><th>All of these answered yes</th><th>Why</th>"
+                     f"<th>Source</th></tr>{rows}</table>")
+    box = w.HTML("".join(parts))
+    box.add_class("ub-must-not-miss")
+    return box
+
+
+# --- Likelihood ratios (lesson 2) --------------------------------------------------------------
+
+def _lr_example(kb: m.KnowledgeBase) -> str:
+    """One real link from the knowledge base, read aloud: the largest LR+ of a published one
+    when there is one."""
+    links = sorted(kb.condition_findings, key=lambda x: (x.basis != "published", -x.lr_positive,
+                                                         x.condition_id, x.finding_id))
+    if not links:
+        return ""
+    x = links[0]
+    return (f"<p><b>From this knowledge base:</b> for {_e(kb.conditions[x.condition_id].name)}, "
+            f"\u201c{_e(kb.findings[x.finding_id].label.rstrip('?'))}\u201d has LR+ "
+            f"{x.lr_positive:g} and LR\u2212 {x.lr_negative:g} ({_e(x.basis.replace('_', ' '))};"
+            f" {_e(quiz.cite(kb, x.source_id))}): {_e(x.note)}</p>")
+
+
+@_builder
+def likelihood_ratios(kb: m.KnowledgeBase) -> w.Widget:
+    """What a likelihood ratio is, with a worked example computed by the same arithmetic the
+    differential uses (prior odds times likelihood ratios)."""
+    prior = 0.10
+    up, down = quiz.post_test_probability(prior, 5.0), quiz.post_test_probability(prior, 0.2)
+    box = w.HTML(
+        f"{_CSS}<div class='ub-box ub-note'><h4>What is a likelihood ratio?</h4>"
+        "<p>A finding is more common in patients who have a cause than in those who do not. "
+        "The <b>likelihood ratio</b> says how much more: LR+ is how many times likelier the "
+        "finding is <i>present</i> with the cause than without it; LR\u2212 is the same for the "
+        "finding being <i>absent</i>. An LR of 1 changes nothing; above 1 raises the "
+        "probability of the cause; below 1 lowers it.</p>"
+        "<p><b>How it is used:</b> start from how common the cause is (the prior), turn it "
+        "into odds, multiply by the likelihood ratio of each answer, and turn the odds back "
+        f"into a probability. Worked example: a cause with a prior of {prior:.0%}; a finding "
+        f"with LR+ 5 answered yes takes it to about {up:.0%}; a finding with LR\u2212 0.2 "
+        f"answered no takes it to about {down:.0%}.</p>"
+        "<p>Rules of thumb: LR+ above 10 or LR\u2212 below 0.1 change the picture a lot; "
+        "between 0.5 and 2 they barely change it. No single finding proves a cause.</p>"
+        + _lr_example(kb) +
+        "<p class='ub-src'>Source: Bayes' rule in odds form; bands after "
+        f"{_e(quiz.LR_BANDS_SOURCE)}. The chart below shows this knowledge base's likelihood "
+        f"ratios (version {_e(kb.version)}); each is marked as published, from a guideline, or "
+        "an expert estimate.</p></div>")
+    box.add_class("ub-lr")
+    return box
+
+
+# --- The course page ----------------------------------------------------------------------------
+
+@_builder
+def course_index(kb: m.KnowledgeBase) -> w.Widget:
+    """The lessons in order, with links that open each one (in Voilà and in JupyterLab)."""
+    items = "".join(
+        f"<li><a href='{_e(x.notebook)}'><b>{_e(x.title)}</b></a>: {_e(x.summary)}</li>"
+        for x in course.LESSONS)
+    box = w.HTML(f"{_CSS}<div class='ub-box ub-note'><ol style='list-style:none;padding-left:0'>"
+                 f"{items}</ol></div>")
+    box.add_class("ub-course")
     return box
