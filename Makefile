@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 export JUPYTER_PLATFORM_DIRS := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help install npm serve test unit lint bench docs chromium clean hub hub-deps
+.PHONY: help install npm serve test unit lint bench docs chromium clean hub hub-deps handouts
 
 help:
 	@echo "make serve   start the clinician dashboards in Voila (http://127.0.0.1:8866)"
@@ -16,6 +16,7 @@ help:
 	@echo "make lint    ruff and mypy"
 	@echo "make bench   benchmarks (ratios against baselines measured in the same run)"
 	@echo "make docs    regenerate docs/data-dictionary.md from data/datapackage.json"
+	@echo "make handouts  the lessons as offline HTML and PDF in handouts/ (answer key in handouts/teacher/)"
 	@echo "make hub     JupyterHub with sign-in on http://127.0.0.1:$${UPPERBACK_HUB_PORT:-8000} (see README)"
 
 # The install copies share/ (the Voila template) into the venv: reinstall when it changes.
@@ -91,6 +92,9 @@ hub: install $(HUB_PROXY)
 
 bench: install chromium
 	$(PY) benchmarks/run.py
+
+handouts: install chromium
+	$(PY) -m upperback.handouts
 
 docs: install
 	$(VENV)/bin/upperback dictionary
