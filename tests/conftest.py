@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,6 +27,20 @@ def data_copy(tmp_path: Path) -> Path:
     target = tmp_path / "data"
     shutil.copytree(DATA, target)
     return target
+
+
+def walk(widget: Any) -> Iterator[Any]:
+    """A widget and all its descendants."""
+    yield widget
+    for child in getattr(widget, "children", ()):
+        yield from walk(child)
+
+
+def find(root: Any, css: str) -> Any:
+    """The first widget under `root` carrying the CSS class `css` (fails if none)."""
+    hits = [x for x in walk(root) if css in getattr(x, "_dom_classes", ())]
+    assert hits, f"no widget with class {css}"
+    return hits[0]
 
 
 def ages(kb: KnowledgeBase, years: int) -> dict[str, bool]:

@@ -9,7 +9,6 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,20 +16,9 @@ import ipywidgets as w
 import pytest
 
 import upperback
+from conftest import find
 from upperback import KnowledgeBase, course, handouts, quiz
 from upperback import teaching_widgets as tw
-
-
-def walk(widget: Any) -> Iterator[Any]:
-    yield widget
-    for child in getattr(widget, "children", ()):
-        yield from walk(child)
-
-
-def find(root: w.Widget, css: str) -> Any:
-    hits = [x for x in walk(root) if css in getattr(x, "_dom_classes", ())]
-    assert hits, f"no widget with class {css}"
-    return hits[0]
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 TEACHING = NOTEBOOKS / "teaching"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,20 +10,9 @@ import ipywidgets as w
 import pytest
 
 import upperback
+from conftest import find, walk
 from upperback import KnowledgeBase, quiz
 from upperback import teaching_widgets as tw
-
-
-def walk(widget: Any) -> Iterator[Any]:
-    yield widget
-    for child in getattr(widget, "children", ()):
-        yield from walk(child)
-
-
-def find(root: w.Widget, css: str) -> Any:
-    hits = [x for x in walk(root) if css in getattr(x, "_dom_classes", ())]
-    assert hits, f"no widget with class {css}"
-    return hits[0]
 
 
 def text(root: w.Widget) -> str:
