@@ -482,7 +482,8 @@ class _Snapshot:
 def _rows(data: bytes, table: TableSpec) -> tuple[dict[str, object], ...]:
     """`read_table` over bytes already read (and validated)."""
     types = {f.name: f.type for f in table.fields}
-    reader = csv.DictReader(io.StringIO(data.decode("utf-8"), newline=""))
+    # utf-8-sig: files saved by Excel start with a byte-order mark, accepted everywhere
+    reader = csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline=""))
     return tuple({k: _convert(v, types[k]) for k, v in row.items()} for row in reader)
 
 
