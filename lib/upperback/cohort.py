@@ -179,7 +179,7 @@ def _codes(arr: pa.Array | pa.ChunkedArray, column: str) -> np.ndarray[Any, np.d
     """YES/NO/OPEN per row; a null (a Parquet missing value) is OPEN."""
     idx, values = _dictionary(arr)
     lut = np.append(_lookup(values), np.int8(OPEN))  # index -1 (null) takes the last slot
-    out = lut[idx]
+    out: np.ndarray[Any, np.dtype[np.int8]] = lut[idx]
     wrong = np.flatnonzero(out == _BAD)
     if wrong.size:
         raise RowError(column, int(wrong[0]),
@@ -203,7 +203,7 @@ def _ages(arr: pa.Array | pa.ChunkedArray) -> np.ndarray[Any, np.dtype[np.int16]
         except ValueError:
             years = None
         lut[i] = years if years is not None and lo <= years <= hi else -2
-    out = lut[idx]
+    out: np.ndarray[Any, np.dtype[np.int16]] = lut[idx]
     wrong = np.flatnonzero(out == -2)
     if wrong.size:
         raise RowError(AGE_COLUMN, int(wrong[0]),
@@ -217,6 +217,7 @@ def answers_of(table: pa.Table | pa.RecordBatch, plan: Plan) -> Answers:
     Raises RowError for a bad value, a blank patient id, or age answers that contradict each
     other or the age (as `assess` refuses them).
     """
+    import pyarrow as pa
     import pyarrow.compute as pc
 
     names = set(table.column_names)
@@ -227,9 +228,10 @@ def answers_of(table: pa.Table | pa.RecordBatch, plan: Plan) -> Answers:
             out[:, j] = _codes(table.column(fid), fid)
     ids = table.column(ID_COLUMN)
     blank = ids.is_null()
-    if ids.type in (_string(), _large_string()) or str(ids.type).startswith("dictionary"):
-        text = ids.cast(_string()) if str(ids.type).startswith("dictionary") else ids
-        blank = pc.or_(blank, pc.equal(pc.utf8_trim_whitespace(text), ""))
+    if pa.types.is_dictionary(ids.type):
+        ids = ids.cast(pa.string())
+    if pa.types.is_string(ids.type) or pa.types.is_large_string(ids.type):
+        blank = pc.or_(blank, pc.equal(pc.utf8_trim_whitespace(ids), ""))
     hits = np.flatnonzero(blank.fill_null(True).to_numpy(zero_copy_only=False))
     if hits.size:
         raise RowError(ID_COLUMN, int(hits[0]), "the patient id is blank: every row needs one")
@@ -258,18 +260,6 @@ def answers_of(table: pa.Table | pa.RecordBatch, plan: Plan) -> Answers:
         raise RowError(", ".join(sorted(min_age)), int(bad[0]),
                        "the age answers contradict each other: correct them")
     return Answers(out, age)
-
-
-def _string() -> pa.DataType:
-    import pyarrow as pa
-
-    return pa.string()
-
-
-def _large_string() -> pa.DataType:
-    import pyarrow as pa
-
-    return pa.large_string()
 
 
 def answer_matrix(frame: pd.DataFrame, plan: Plan) -> Answers:
@@ -411,7 +401,8 @@ def triage_frame(frame: pd.DataFrame, plan: Plan, keep: Sequence[str] = ()) -> p
     import pyarrow as pa
 
     result = triage_table(pa.Table.from_pandas(frame, preserve_index=False), plan, keep)
-    return _plain(result).to_pandas()
+    out: pd.DataFrame = _plain(result).to_pandas()
+    return out
 
 
 def _plain(table: pa.Table) -> pa.Table:
@@ -530,10 +521,10 @@ def _batches(path: Path, columns: Sequence[str], needed: Sequence[str],
         pf = pq.ParquetFile(path)
         total = pf.metadata.num_rows
         for batch in pf.iter_batches(batch_size=chunk_rows, columns=list(needed)):
+            if progress is not None:  # before the yield: the caller reports on receiving it
+                progress(done + batch.num_rows, total, "rows")
             yield done, pa.Table.from_batches([batch])
             done += batch.num_rows
-            if progress is not None:
-                progress(done, total, "rows")
         return
     import pyarrow.csv as pcsv
 
@@ -563,10 +554,10 @@ def _batches(path: Path, columns: Sequence[str], needed: Sequence[str],
         for batch in reader:
             for start in range(0, batch.num_rows, chunk_rows):
                 part = pa.Table.from_batches([batch.slice(start, chunk_rows)])
+                if progress is not None:  # before the yield: the caller reports on receiving it
+                    progress(raw.tell(), size, "bytes")
                 yield done, part
                 done += part.num_rows
-                if progress is not None:
-                    progress(raw.tell(), size, "bytes")
     except pa.ArrowInvalid as exc:
         if uneven:
             found = _first_uneven(path, len(columns))
@@ -589,7 +580,8 @@ def iter_chunks(path: Path, columns: Sequence[str],
     src = Path(path)
     answers = [c for c in columns if c != ID_COLUMN]
     for offset, table in _batches(src, columns, list(columns), answers, chunk_rows):
-        yield offset, _plain(table).to_pandas()
+        frame: pd.DataFrame = _plain(table).to_pandas()
+        yield offset, frame
 
 
 def located(exc: RowError, path: Path) -> CohortError:
@@ -814,7 +806,7 @@ def _dask_parts(batches: Iterator[tuple[int, pa.Table]], plan: Plan, keep: Seque
         shared = client.scatter(plan, broadcast=True)  # type: ignore[no-untyped-call]
         window: deque[tuple[int, Any]] = deque()
         for offset, batch in batches:
-            window.append((offset, client.submit(  # type: ignore[no-untyped-call]
+            window.append((offset, client.submit(
                 triage_table, batch, shared, list(keep), offset, pure=False)))
             if len(window) >= IN_FLIGHT * workers:
                 o, future = window.popleft()
@@ -825,4 +817,4 @@ def _dask_parts(batches: Iterator[tuple[int, pa.Table]], plan: Plan, keep: Seque
     finally:
         client.close()  # type: ignore[no-untyped-call]
         if cluster is not None:
-            cluster.close()  # type: ignore[no-untyped-call]
+            cluster.close()
