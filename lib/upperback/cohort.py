@@ -318,25 +318,23 @@ def evaluate(answers: Answers, plan: Plan) -> Evaluation:
     codes = answers.codes
     col = {f: j for j, f in enumerate(plan.findings)}
     yes, no = codes == YES, codes == NO
-    n = codes.shape[0]
     cp = plan.compiled
     pos = [col[f] for f in cp.finding_ids]
     age = None if answers.age is None else answers.age.astype(np.int64)
     ranks = triage_batch(cp, yes[:, pos], no[:, pos], age)
     urgency = (len(m.URGENCIES) - 1 - ranks).astype(np.int8)
-    fired = np.empty((n, len(plan.rules)), dtype=bool)
-    ruled_out = np.empty_like(fired)
+    # Rule statuses as matrix products (BLAS) with the findings x rules incidence matrix:
+    # a rule fires when its yes-count is its size, is ruled out by any no.
+    member = np.zeros((len(plan.findings), len(plan.rules)), dtype=np.float32)
     for i, fids in enumerate(plan.rule_findings):
-        cols = [col[f] for f in fids]
-        fired[:, i] = yes[:, cols].all(axis=1)
-        ruled_out[:, i] = no[:, cols].any(axis=1)
-    undecided = ~fired & ~ruled_out
+        member[[col[f] for f in fids], i] = 1
+    size = member.sum(axis=0)
+    fired = (yes.astype(np.float32) @ member) == size
+    undecided = ~fired & ((no.astype(np.float32) @ member) == 0)
     # A red flag is listed when it is unanswered and some undecided rule contains it.
-    open_ = codes == OPEN
-    open_flags = np.empty((n, len(plan.red_flags)), dtype=bool)
-    for k, fid in enumerate(plan.red_flags):
-        rules = [i for i, fids in enumerate(plan.rule_findings) if fid in fids]
-        open_flags[:, k] = open_[:, col[fid]] & undecided[:, rules].any(axis=1)
+    flag_cols = [col[f] for f in plan.red_flags]
+    in_open_rule = (undecided.astype(np.float32) @ member[flag_cols].T) > 0
+    open_flags = (codes[:, flag_cols] == OPEN) & in_open_rule
     return Evaluation(fired, undecided, open_flags, urgency)
 
 
@@ -344,32 +342,40 @@ def _patterns(flags: np.ndarray[Any, np.dtype[np.bool_]], ids: Sequence[str],
               texts: dict[tuple[str, int], str], kind: str) -> pa.DictionaryArray:
     """Each row's ids joined by ';' as a dictionary array: one text per distinct pattern."""
     import pyarrow as pa
+    import pyarrow.compute as pc
 
     n, k = flags.shape
     if k == 0:
         return pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int32)),
                                               pa.array([""], pa.string()))
-    # one Python integer key per pattern: 64 flags per word, so any number of rules works
+    # one integer key per row (64 flags per word), grouped by hashing, not sorting
     words = (k + 63) // 64
-    keys = np.zeros((n, words), dtype=np.uint64)
+    parts = []
     for w in range(words):
-        part = flags[:, w * 64:(w + 1) * 64].astype(np.uint64)
+        part = flags[:, w * 64:(w + 1) * 64]
         weights = np.left_shift(np.uint64(1), np.arange(part.shape[1], dtype=np.uint64))
-        keys[:, w] = (part * weights).sum(axis=1, dtype=np.uint64)
+        parts.append(part.astype(np.uint64) @ weights if part.shape[1] else
+                     np.zeros(n, dtype=np.uint64))
     if words == 1:
-        uniq, inverse = np.unique(keys[:, 0], return_inverse=True)
-        patterns = [int(u) for u in uniq]
+        encoded = pc.dictionary_encode(pa.array(parts[0]))
+        patterns = [int(x) for x in encoded.dictionary.to_numpy()]
+        inverse = encoded.indices
     else:
-        uniq2, inverse = np.unique(keys, axis=0, return_inverse=True)
-        patterns = [sum(int(x) << (64 * w) for w, x in enumerate(row)) for row in uniq2]
+        uniq, inv = np.unique(np.stack(parts, axis=1), axis=0, return_inverse=True)
+        patterns = [sum(int(x) << (64 * w) for w, x in enumerate(row)) for row in uniq]
+        inverse = pa.array(inv.reshape(-1).astype(np.int32))
     out = []
     for p in patterns:
         text = texts.get((kind, p))
         if text is None:
-            text = texts[(kind, p)] = ";".join(ids[i] for i in range(k) if p >> i & 1)
+            names, rest = [], p
+            while rest:  # the set bits, lowest (first in order) first
+                low = rest & -rest
+                names.append(ids[low.bit_length() - 1])
+                rest ^= low
+            text = texts[(kind, p)] = ";".join(names)
         out.append(text)
-    return pa.DictionaryArray.from_arrays(
-        pa.array(inverse.reshape(-1).astype(np.int32)), pa.array(out, pa.string()))
+    return pa.DictionaryArray.from_arrays(inverse, pa.array(out, pa.string()))
 
 
 def triage_table(table: pa.Table | pa.RecordBatch, plan: Plan, keep: Sequence[str] = (),
