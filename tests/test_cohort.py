@@ -400,3 +400,21 @@ def test_unreachable_scheduler(kb: KnowledgeBase, tmp_path: Path) -> None:
     with pytest.raises(CohortError, match="cannot reach the Dask scheduler"):
         triage_file(src, tmp_path / "out.csv", kb, scheduler="tcp://127.0.0.1:1")
     assert not (tmp_path / "out.csv").exists()
+
+
+@pytest.mark.parametrize("late", [5, 390])
+def test_other_spellings_after_typed_blocks(kb: KnowledgeBase, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch, late: int) -> None:
+    """Usual spellings are read as typed booleans; a later " Yes " switches to text from the
+    row reached, without losing or repeating a row."""
+    monkeypatch.setattr(cohort_module, "BLOCK_BYTES", 4096)
+    frame = synthetic_cohort(400, 8, kb)
+    odd = frame.copy()
+    odd.loc[late, "fever"] = " Yes " if frame.loc[late, "fever"] == "true" else " no"
+    src = tmp_path / "in.csv"
+    odd.to_csv(src, index=False)
+    summary = triage_file(src, tmp_path / "out.csv", kb, chunk_rows=7)
+    out = pd.read_csv(tmp_path / "out.csv", dtype=str, keep_default_na=False)
+    assert summary.rows == 400
+    assert list(out["patient_id"]) == list(frame["patient_id"])
+    assert rows_of(out) == rows_of(triage_frame(frame, plan_for(kb)))

@@ -175,8 +175,32 @@ def _dictionary(arr: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray[Any, Any], 
     return idx, arr.dictionary.to_pylist()
 
 
+def _bits(buf: Any, offset: int, n: int) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """An Arrow bitmap (values or validity) as booleans."""
+    raw = np.frombuffer(buf, dtype=np.uint8)
+    return np.unpackbits(raw, bitorder="little", count=offset + n)[offset:].astype(bool)
+
+
+def _bool_codes(arr: pa.Array | pa.ChunkedArray) -> np.ndarray[Any, np.dtype[np.int8]]:
+    """YES/NO, and OPEN for null, straight from the bitmaps (no per-value conversion)."""
+    import pyarrow as pa
+
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+    n = len(arr)
+    validity, values = arr.buffers()
+    out = _bits(values, arr.offset, n).astype(np.int8) if n else np.zeros(0, np.int8)
+    if arr.null_count:
+        out[~_bits(validity, arr.offset, n)] = OPEN
+    return out
+
+
 def _codes(arr: pa.Array | pa.ChunkedArray, column: str) -> np.ndarray[Any, np.dtype[np.int8]]:
-    """YES/NO/OPEN per row; a null (a Parquet missing value) is OPEN."""
+    """YES/NO/OPEN per row; a null (a blank, a Parquet missing value) is OPEN."""
+    import pyarrow as pa
+
+    if pa.types.is_boolean(arr.type):
+        return _bool_codes(arr)
     idx, values = _dictionary(arr)
     lut = np.append(_lookup(values), np.int8(OPEN))  # index -1 (null) takes the last slot
     out: np.ndarray[Any, np.dtype[np.int8]] = lut[idx]
@@ -512,13 +536,22 @@ def _needed(columns: Sequence[str], plan: Plan, keep: Sequence[str]) -> list[str
 _Read = Callable[[int, "int | None", str], None]
 
 
+#: The spellings Arrow reads as booleans on the fast path (any other is read as text).
+_TYPED_TRUE = ("true", "True", "TRUE", "yes", "Yes", "YES", "1")
+_TYPED_FALSE = ("false", "False", "FALSE", "no", "No", "NO", "0")
+
+
 def _batches(path: Path, columns: Sequence[str], needed: Sequence[str],
              answers: Sequence[str], chunk_rows: int = CHUNK_ROWS,
-             progress: _Read | None = None) -> Iterator[tuple[int, pa.Table]]:
+             progress: _Read | None = None, typed_first: bool = True
+             ) -> Iterator[tuple[int, pa.Table]]:
     """(first data row index, table) per batch of at most `chunk_rows` rows of the `needed`
-    columns: text from a CSV (the `answers` columns dictionary-encoded), Parquet types as
-    they are."""
+    columns: from a CSV, the `answers` columns as booleans (or dictionary-encoded text when
+    `typed_first` is off or a cell is spelled otherwise) and the others as text; Parquet types
+    as they are."""
     import pyarrow as pa
+
+    as_text = pa.dictionary(pa.int32(), pa.string())
 
     done = 0
     if _kind(path) == "parquet":
@@ -542,41 +575,57 @@ def _batches(path: Path, columns: Sequence[str], needed: Sequence[str],
         uneven.append(row.actual_columns)
         return "error"
 
-    dict_type = pa.dictionary(pa.int32(), pa.string())
     coded = set(answers)
-    raw = pa.OSFile(str(path), "rb")
-    stream: Any = (pa.CompressedInputStream(raw, "gzip") if path.name.lower().endswith(".gz")
-                   else raw)
+    raw: Any = None
     size = path.stat().st_size
-    try:
-        reader = pcsv.open_csv(
-            stream,
-            read_options=pcsv.ReadOptions(column_names=list(columns), skip_rows=1,
-                                          block_size=BLOCK_BYTES),
-            parse_options=pcsv.ParseOptions(invalid_row_handler=on_invalid),
-            convert_options=pcsv.ConvertOptions(
-                include_columns=list(needed), strings_can_be_null=False,
-                column_types={c: dict_type if c in coded else pa.string() for c in needed}))
-        for batch in reader:
-            for start in range(0, batch.num_rows, chunk_rows):
-                part = pa.Table.from_batches([batch.slice(start, chunk_rows)])
-                if progress is not None:  # before the yield: the caller reports on receiving it
-                    progress(raw.tell(), size, "bytes")
-                yield done, part
-                done += part.num_rows
-    except pa.ArrowInvalid as exc:
-        if uneven:
-            found = _first_uneven(path, len(columns))
-            if found is not None:
-                raise _uneven(path, *found, len(columns)) from None
-        if "UTF8" in str(exc):
-            raise CohortError(f"{path} is not UTF-8 text: save it as CSV UTF-8") from None
-        head = str(exc).split(":", 1)[0]  # the rest may quote a row: patient data
-        raise CohortError(f"{path} cannot be read as CSV ({head})") from None
-    except (OSError, EOFError) as exc:
-        raise CohortError(f"{path} cannot be read ({type(exc).__name__})") from None
-    finally:
-        raw.close()
+    # First with the usual spellings as typed booleans (fastest); a cohort with other
+    # spellings (" Yes ", "y"...) or bad values is read again as text from the row reached,
+    # where each distinct spelling is parsed once or named as an error.
+    for typed in ((True, False) if typed_first else (False,)):
+        skip = done
+        answer_type = pa.bool_() if typed else as_text
+        raw = pa.OSFile(str(path), "rb")
+        stream: Any = (pa.CompressedInputStream(raw, "gzip")
+                       if path.name.lower().endswith(".gz") else raw)
+        try:
+            reader = pcsv.open_csv(
+                stream,
+                read_options=pcsv.ReadOptions(column_names=list(columns), skip_rows=1,
+                                              block_size=BLOCK_BYTES),
+                parse_options=pcsv.ParseOptions(invalid_row_handler=on_invalid),
+                convert_options=pcsv.ConvertOptions(
+                    include_columns=list(needed), strings_can_be_null=False,
+                    null_values=[""], true_values=list(_TYPED_TRUE),
+                    false_values=list(_TYPED_FALSE),
+                    column_types={c: answer_type if c in coded and c != AGE_COLUMN
+                                  else as_text if c == AGE_COLUMN else pa.string()
+                                  for c in needed}))
+            for batch in reader:
+                if skip:  # rows already triaged before the switch to text
+                    cut = min(skip, batch.num_rows)
+                    batch, skip = batch.slice(cut), skip - cut
+                for start in range(0, batch.num_rows, chunk_rows):
+                    part = pa.Table.from_batches([batch.slice(start, chunk_rows)])
+                    if progress is not None:  # before the yield: the caller reports on it
+                        progress(raw.tell(), size, "bytes")
+                    yield done, part
+                    done += part.num_rows
+            return
+        except pa.ArrowInvalid as exc:
+            if typed and not uneven and "to bool" in str(exc):
+                continue
+            if uneven:
+                found = _first_uneven(path, len(columns))
+                if found is not None:
+                    raise _uneven(path, *found, len(columns)) from None
+            if "UTF8" in str(exc):
+                raise CohortError(f"{path} is not UTF-8 text: save it as CSV UTF-8") from None
+            head = str(exc).split(":", 1)[0]  # the rest may quote a row: patient data
+            raise CohortError(f"{path} cannot be read as CSV ({head})") from None
+        except (OSError, EOFError) as exc:
+            raise CohortError(f"{path} cannot be read ({type(exc).__name__})") from None
+        finally:
+            raw.close()
 
 
 def iter_chunks(path: Path, columns: Sequence[str],
@@ -585,7 +634,8 @@ def iter_chunks(path: Path, columns: Sequence[str],
     types)."""
     src = Path(path)
     answers = [c for c in columns if c != ID_COLUMN]
-    for offset, table in _batches(src, columns, list(columns), answers, chunk_rows):
+    for offset, table in _batches(src, columns, list(columns), answers, chunk_rows,
+                                  typed_first=False):
         frame: pd.DataFrame = _plain(table).to_pandas()
         yield offset, frame
 
