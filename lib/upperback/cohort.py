@@ -675,21 +675,23 @@ def _check_unique(ids: list[pa.Array | pa.ChunkedArray], path: Path) -> None:
     allids = pa.chunked_array(chunks)
     if pa.types.is_string(allids.type) or pa.types.is_large_string(allids.type):
         allids = pc.utf8_trim_whitespace(allids)  # " p1" and "p1" are the same patient
-    idx, values = _dictionary(allids)
-    if len(values) == len(idx):
+    encoded = pc.dictionary_encode(allids.combine_chunks())
+    distinct = len(encoded.dictionary)
+    if distinct == len(encoded):
         return
-    _, first = np.unique(idx, return_index=True)
-    seen_first = first[np.searchsorted(np.unique(idx), idx)]
-    again = np.flatnonzero(seen_first != np.arange(len(idx)))
-    second = int(again[0])
-    first_row = int(seen_first[second])
+    # indices count up in order of first appearance: a row whose index is not above every
+    # earlier one repeats an id
+    idx = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    before = np.maximum.accumulate(np.concatenate(([-1], idx[:-1])))
+    second = int(np.flatnonzero(idx <= before)[0])
+    first_row = int(np.argmax(idx == idx[second]))
     if _kind(path) == "csv":
         lines = _lines(path, [first_row, second])
         where = (f"lines {lines.get(first_row, first_row + 2)} and "
                  f"{lines.get(second, second + 2)}")
     else:
         where = f"rows {first_row + 1} and {second + 1}"
-    more = len(idx) - len(values) - 1
+    more = len(idx) - distinct - 1
     raise CohortError(f"{path.name}, {where}, column '{ID_COLUMN}': the same patient id appears "
                       "twice" + (f" ({more} more repeats)" if more else "")
                       + ": give each patient one row with a unique id")
