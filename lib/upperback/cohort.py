@@ -432,8 +432,11 @@ def triage_frame(frame: pd.DataFrame, plan: Plan, keep: Sequence[str] = ()) -> p
     """`triage_table` for a pandas frame; result columns as text."""
     import pyarrow as pa
 
-    result = triage_table(pa.Table.from_pandas(frame, preserve_index=False), plan, keep)
-    out: pd.DataFrame = _plain(result).to_pandas()
+    # in batches, as files are: the working arrays stay small and in cache
+    parts = [triage_table(pa.Table.from_pandas(frame.iloc[start:start + CHUNK_ROWS],
+                                               preserve_index=False), plan, keep, start)
+             for start in range(0, max(len(frame), 1), CHUNK_ROWS)]
+    out: pd.DataFrame = _plain(pa.concat_tables(parts)).to_pandas()
     return out
 
 
