@@ -58,7 +58,14 @@ def test_synth_then_triage_then_impact(capsys: pytest.CaptureFixture[str], tmp_p
     assert code == 0, err
     assert "wrote 120 rows" in out
     assert "Decision support" in out
+    assert err == ""  # not a terminal: no progress unless asked
+    code, out, err = run(capsys, "cohort-triage", str(cohort), "-o", str(out_path), "--progress")
+    assert code == 0, err
+    unit = "MB read" if name.endswith(".csv") else "of 120 rows"
     assert "120 rows triaged" in err
+    assert unit in err
+    assert "(100%)" in err
+    assert "rows/s" in err
     assert "SYN" not in err
     result = pd.read_csv(out_path, dtype=str, keep_default_na=False)
     assert list(result.columns) == ["patient_id", "urgency", "fired_rules",
@@ -74,6 +81,7 @@ def test_synth_then_triage_then_impact(capsys: pytest.CaptureFixture[str], tmp_p
     assert "0 change urgency" in out
 
 
+@pytest.mark.slow
 def test_cohort_triage_dask_and_keep(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     cohort = tmp_path / "c.csv"
     run(capsys, "synth-cohort", "60", "--seed", "2", "-o", str(cohort))
@@ -86,17 +94,36 @@ def test_cohort_triage_dask_and_keep(capsys: pytest.CaptureFixture[str], tmp_pat
     assert list(pd.read_parquet(tmp_path / "r.parquet").columns)[:2] == ["patient_id", "site"]
 
 
+def test_cohort_missing_red_flags(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    cohort = tmp_path / "c.csv"
+    run(capsys, "synth-cohort", "20", "--seed", "2", "-o", str(cohort))
+    pd.read_csv(cohort, dtype=str, keep_default_na=False).drop(columns="fever").to_csv(
+        cohort, index=False)
+    out_path = tmp_path / "r.csv"
+    code, _, err = run(capsys, "cohort-triage", str(cohort), "-o", str(out_path))
+    assert code == 1
+    assert "no column for 1 red flag: fever" in err
+    assert not out_path.exists()
+    code, out, err = run(capsys, "cohort-triage", str(cohort), "-o", str(out_path),
+                         "--allow-missing")
+    assert code == 0, err
+    assert "no column for fever: read as unanswered for every patient" in err
+    assert "wrote 20 rows" in out
+
+
 @pytest.mark.parametrize(("argv", "code", "message"), [
-    (["cohort-triage", "{bad}", "-o", "{out}"], 1, "line 3, column 'fever'"),
+    (["cohort-triage", "{bad}", "-o", "{out}", "--allow-missing"], 1, "line 3, column 'fever'"),
     (["cohort-triage", "{typo}", "-o", "{out}"], 1, "column 'fevr' is not a finding id"),
     (["cohort-triage", "{missing}", "-o", "{out}"], 1, "no such file"),
-    (["cohort-triage", "{bad}", "-o", "{tmp}/r.xlsx"], 1, "use a .csv or .parquet"),
+    (["cohort-triage", "{bad}", "-o", "{tmp}/r.xlsx"], 1, "use a .csv, .csv.gz or .parquet"),
+    (["cohort-triage", "{dup}", "-o", "{out}", "--allow-missing"], 1,
+     "lines 2 and 4, column 'patient_id': the same patient id appears twice"),
     (["cohort-triage", "{bad}", "-o", "{out}", "--engine", "spark"], 2, "invalid choice"),
     (["cohort-triage", "{bad}"], 2, "-o/--output"),
     (["synth-cohort", "10", "-o", "{out}"], 2, "--seed"),
     (["synth-cohort", "ten", "--seed", "1", "-o", "{out}"], 2, "invalid int"),
     (["synth-cohort", "-3", "--seed", "1", "-o", "{out}"], 1, "N must be 0 or more"),
-    (["synth-cohort", "10", "--seed", "1", "-o", "{tmp}/x.txt"], 1, "use a .csv or .parquet"),
+    (["synth-cohort", "10", "--seed", "1", "-o", "{tmp}/x.txt"], 1, "use a .csv, .csv.gz or"),
     (["impact", "--old", "{data}", "--new", "{data}", "--cohort", "{typo}"], 1, "'fevr'"),
     (["impact", "--old", "{data}", "--cohort", "{typo}"], 2, "--new"),
     (["diff", "{data}"], 2, "NEW_DIR"),
@@ -105,7 +132,9 @@ def test_errors_and_exit_codes(capsys: pytest.CaptureFixture[str], tmp_path: Pat
                                argv: list[str], code: int, message: str) -> None:
     (tmp_path / "bad.csv").write_text("patient_id,fever\np1,true\np2,sometimes\n")
     (tmp_path / "typo.csv").write_text("patient_id,fevr\np1,true\n")
+    (tmp_path / "dup.csv").write_text("patient_id,fever\np1,true\np2,\np1,false\n")
     names = {"bad": tmp_path / "bad.csv", "typo": tmp_path / "typo.csv",
+             "dup": tmp_path / "dup.csv",
              "missing": tmp_path / "missing.csv", "out": tmp_path / "out.csv",
              "tmp": tmp_path, "data": DATA}
     got, _, err = run(capsys, *(a.format(**names) for a in argv))

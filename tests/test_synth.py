@@ -19,7 +19,7 @@ def test_columns_and_values(kb: KnowledgeBase) -> None:
     assert values == {"true", "false", ""}
 
 
-@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+@pytest.mark.parametrize("suffix", [".csv", ".csv.gz", ".parquet"])
 def test_same_seed_same_bytes(kb: KnowledgeBase, tmp_path: Path, suffix: str) -> None:
     paths = [tmp_path / f"{name}{suffix}" for name in ("a", "b", "c")]
     for path, seed in zip(paths, (7, 7, 8), strict=True):
@@ -29,7 +29,7 @@ def test_same_seed_same_bytes(kb: KnowledgeBase, tmp_path: Path, suffix: str) ->
 
 
 def test_bad_extension(kb: KnowledgeBase, tmp_path: Path) -> None:
-    with pytest.raises(CohortError, match=r"use a \.csv or \.parquet"):
+    with pytest.raises(CohortError, match=r"use a \.csv, \.csv\.gz or \.parquet"):
         write_cohort(synthetic_cohort(2, 1, kb), str(tmp_path / "x.txt"))
 
 

@@ -1,33 +1,41 @@
 """Cohort triage: the urgency, fired rules and unanswered red flags of many patients at once.
 
-Vectorised with numpy from the rules table (no per-row Python), giving exactly what
-`upperback.assess` gives row by row. Reads CSV in chunks (or Parquet in batches) so memory stays
-bounded; the Dask path maps the same pandas function over partitions. Output is written to a
-temporary file beside the target and renamed into place: all or nothing.
+The file is streamed with Arrow (`pyarrow.csv.open_csv` for CSV and `.csv.gz`, Parquet row
+groups natively) and each batch goes through the engine's compiled rule plan
+(`_rules.triage_batch`), so a cohort gives exactly what `upperback.assess` gives row by row.
+`fired_rules` and `unanswered_red_flags` are built once per distinct pattern and written as
+dictionary arrays. Output goes to a temporary file beside the target and is renamed into place
+only once every row passed: all or nothing.
 
-A CSV must have one cell per header column on every row: a row with too few or too many cells is
-an error naming its line (pandas would otherwise shift the answers or read the gap as
-"unanswered"). The rows are counted from the raw bytes before parsing, which costs one fast pass.
+A CSV must have one cell per header column on every row: Arrow's invalid-row handler stops at the
+first uneven row and the error names its line. A bad value, a blank or repeated `patient_id`
+(both lines named) and age answers that contradict each other are errors naming line and column,
+never quoting a patient value. An optional `age` column (whole years, blank for unknown) fills in
+the "aged N or older" findings as `assess` does.
 
-Every output carries the knowledge-base version it was triaged with: a CSV output ends with a
-constant `kb_version` column (after `patient_id`, the --keep columns, `urgency`, `fired_rules` and
-`unanswered_red_flags`); a Parquet output keeps those columns and puts `kb_version` and the
-decision-support `disclaimer` in its schema metadata.
+Every output carries the knowledge-base version: a CSV output ends with a constant `kb_version`
+column; a Parquet output has the same column and `kb_version` and the decision-support
+`disclaimer` in its schema metadata.
 
-Progress is reported through a callback with counts only: never a patient value.
+`engine="dask"` (or a `scheduler` address) sends the batches to a Dask distributed cluster; the
+batches are read here and results come back in file order, so the output is byte for byte the
+local one. Progress is reported through a callback with counts only: never a patient value.
 """
 
 from __future__ import annotations
 
 import contextlib
 import csv
-import logging
+import gzip
+import io
+import itertools
 import os
 import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -36,27 +44,47 @@ from ._engine import rules_in_order
 from ._errors import CohortError
 from ._rules import RulePlan, compile_plan, triage_batch
 
-if TYPE_CHECKING:  # pandas is imported lazily: `import upperback` stays fast
+if TYPE_CHECKING:  # pandas and pyarrow are imported lazily: `import upperback` stays fast
     import pandas as pd
-
-#: Called after each chunk or partition with (rows done, total rows if known).
-Progress = Callable[[int, "int | None"], None]
+    import pyarrow as pa
 
 ID_COLUMN = "patient_id"
+#: Optional whole years (0-120, blank for unknown): fills in the "aged N or older" findings.
+AGE_COLUMN = "age"
 RESULT_COLUMNS = ("urgency", "fired_rules", "unanswered_red_flags")
-#: The constant last column of a CSV output (Parquet carries it in the schema metadata).
+#: The constant last column of every output (Parquet also has it in the schema metadata).
 KB_VERSION_COLUMN = "kb_version"
-#: Rows per CSV chunk: about 100 MB of working memory for the shipped knowledge base.
+#: Rows per batch: about 100 MB of working memory for the shipped knowledge base.
 CHUNK_ROWS = 200_000
+#: Bytes Arrow parses per CSV block (blocks are gathered into batches of CHUNK_ROWS): Arrow is
+#: fastest with small blocks that stay in the CPU cache.
+BLOCK_BYTES = 1 << 20
 _TRUE = frozenset({"true", "yes", "1"})
 _FALSE = frozenset({"false", "no", "0"})
 #: Answer codes in the answer matrix.
 YES, NO, OPEN = 1, 0, -1
+_BAD = -2
+
+
+@dataclass(frozen=True)
+class Tick:
+    """Progress: `rows` triaged so far; `done` of `total` in `unit` ("bytes" of a CSV read, or
+    "rows" of a Parquet file). Counts only, never a patient value."""
+
+    rows: int
+    done: int
+    total: int | None
+    unit: str
+
+
+#: Called after each batch.
+Progress = Callable[[Tick], None]
 
 
 @dataclass(frozen=True)
 class Plan:
-    """The rules table as plain tuples: picklable, so a Dask worker never loads the knowledge base.
+    """The rules table as plain tuples plus the engine's compiled plan: picklable, so a Dask
+    worker never loads the knowledge base.
 
     `rules` are in `assess().fired` order (most urgent first, then id); `red_flags` are the findings
     used by a rule, in checklist order (the order of `assess().unanswered_red_flags`).
@@ -70,6 +98,8 @@ class Plan:
     red_flags: tuple[str, ...]
     #: The engine's compiled rule plan: the urgency comes from it, as in `assess`.
     compiled: RulePlan
+    #: Texts of fired_rules / unanswered_red_flags per bit pattern, filled as patterns appear.
+    texts: dict[tuple[str, int], str] = field(default_factory=dict, compare=False, repr=False)
 
 
 def plan_for(kb: m.KnowledgeBase) -> Plan:
@@ -88,7 +118,7 @@ def plan_for(kb: m.KnowledgeBase) -> Plan:
 
 
 class RowError(CohortError):
-    """A bad value, reported by chunk-local row so the caller can add the chunk's offset.
+    """A bad value, reported by batch-local row so the caller can add the batch's offset.
 
     Its fields travel in `args`, so it pickles intact from a Dask worker.
     """
@@ -99,6 +129,15 @@ class RowError(CohortError):
 
     def __str__(self) -> str:
         return f"column '{self.column}', data row {self.offset + self.row + 1}: {self.problem}"
+
+
+@dataclass(frozen=True)
+class Answers:
+    """Answer codes (rows x plan.findings of YES/NO/OPEN) and ages (-1 unknown), age-derived
+    findings already filled in."""
+
+    codes: np.ndarray[Any, np.dtype[np.int8]]
+    age: np.ndarray[Any, np.dtype[np.int16]] | None
 
 
 @dataclass(frozen=True)
@@ -113,29 +152,147 @@ class Evaluation:
 
 # --- reading answers -------------------------------------------------------------------------
 
-def _codes(values: pd.Series[Any], column: str) -> np.ndarray[Any, np.dtype[np.int8]]:
-    """true/yes/1 -> YES, false/no/0 -> NO, blank -> OPEN (any case, spaces allowed)."""
-    import pandas as pd
+def _lookup(values: Sequence[object]) -> np.ndarray[Any, np.dtype[np.int8]]:
+    """Code per distinct spelling: true/yes/1, false/no/0 (any case, spaces), blank; else _BAD."""
+    out = np.empty(len(values), dtype=np.int8)
+    for i, v in enumerate(values):
+        text = ("true" if v else "false") if isinstance(v, bool) else str(v).strip().lower()
+        out[i] = (YES if text in _TRUE else NO if text in _FALSE else OPEN if text == ""
+                  else _BAD)
+    return out
 
-    if values.dtype == bool:
-        return values.to_numpy().astype(np.int8)
-    # Factorize first: a column holds a handful of distinct spellings, so only those are parsed.
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    lut = np.empty(len(uniques) + 1, dtype=np.int8)
-    lut[-1] = OPEN  # the NA sentinel (-1) indexes the last slot
-    bad = -2
-    for i, u in enumerate(uniques):
-        text = str(u).strip().lower()
-        if isinstance(u, (bool, np.bool_)):
-            text = "true" if u else "false"
-        lut[i] = (YES if text in _TRUE else NO if text in _FALSE else OPEN if text == ""
-                  else bad)
-    out = lut[codes]
-    wrong = np.flatnonzero(out == bad)
+
+def _dictionary(arr: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray[Any, Any], list[Any]]:
+    """(indices with -1 for null, distinct values) of an Arrow column of any type."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+    if not pa.types.is_dictionary(arr.type):
+        arr = pc.dictionary_encode(arr)
+    if isinstance(arr, pa.ChunkedArray):  # dictionary_encode keeps a chunked input chunked
+        arr = arr.combine_chunks()
+    idx = arr.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return idx, arr.dictionary.to_pylist()
+
+
+def _bits(buf: Any, offset: int, n: int) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """An Arrow bitmap (values or validity) as booleans."""
+    raw = np.frombuffer(buf, dtype=np.uint8)
+    return np.unpackbits(raw, bitorder="little", count=offset + n)[offset:].astype(bool)
+
+
+def _bool_codes(arr: pa.Array | pa.ChunkedArray) -> np.ndarray[Any, np.dtype[np.int8]]:
+    """YES/NO, and OPEN for null, straight from the bitmaps (no per-value conversion)."""
+    import pyarrow as pa
+
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+    n = len(arr)
+    validity, values = arr.buffers()
+    out = _bits(values, arr.offset, n).astype(np.int8) if n else np.zeros(0, np.int8)
+    if arr.null_count:
+        out[~_bits(validity, arr.offset, n)] = OPEN
+    return out
+
+
+def _codes(arr: pa.Array | pa.ChunkedArray, column: str) -> np.ndarray[Any, np.dtype[np.int8]]:
+    """YES/NO/OPEN per row; a null (a blank, a Parquet missing value) is OPEN."""
+    import pyarrow as pa
+
+    if pa.types.is_boolean(arr.type):
+        return _bool_codes(arr)
+    idx, values = _dictionary(arr)
+    lut = np.append(_lookup(values), np.int8(OPEN))  # index -1 (null) takes the last slot
+    out: np.ndarray[Any, np.dtype[np.int8]] = lut[idx]
+    wrong = np.flatnonzero(out == _BAD)
     if wrong.size:
         raise RowError(column, int(wrong[0]),
                        "the value is not true/false, yes/no, 1/0 or blank (unanswered)")
     return out
+
+
+def _ages(arr: pa.Array | pa.ChunkedArray) -> np.ndarray[Any, np.dtype[np.int16]]:
+    """Whole years per row, -1 for blank or null."""
+    idx, values = _dictionary(arr)
+    lut = np.empty(len(values) + 1, dtype=np.int16)
+    lut[-1] = -1
+    lo, hi = m.AGE_RANGE
+    for i, v in enumerate(values):
+        text = str(v).strip()
+        if text == "":
+            lut[i] = -1
+            continue
+        try:
+            years = int(text) if not isinstance(v, float) or v.is_integer() else None
+        except ValueError:
+            years = None
+        lut[i] = years if years is not None and lo <= years <= hi else -2
+    out: np.ndarray[Any, np.dtype[np.int16]] = lut[idx]
+    wrong = np.flatnonzero(out == -2)
+    if wrong.size:
+        raise RowError(AGE_COLUMN, int(wrong[0]),
+                       f"the age is not a whole number of years from {lo} to {hi} (or blank)")
+    return out
+
+
+def answers_of(table: pa.Table | pa.RecordBatch, plan: Plan) -> Answers:
+    """The answers of a batch; a finding column absent from it is OPEN for every row.
+
+    Raises RowError for a bad value, a blank patient id, or age answers that contradict each
+    other or the age (as `assess` refuses them).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    names = set(table.column_names)
+    n = table.num_rows
+    out = np.full((n, len(plan.findings)), OPEN, dtype=np.int8)
+    for j, fid in enumerate(plan.findings):
+        if fid in names:
+            out[:, j] = _codes(table.column(fid), fid)
+    ids = table.column(ID_COLUMN)
+    blank = ids.is_null()
+    if pa.types.is_dictionary(ids.type):
+        ids = ids.cast(pa.string())
+    if pa.types.is_string(ids.type) or pa.types.is_large_string(ids.type):
+        blank = pc.or_(blank, pc.equal(pc.utf8_trim_whitespace(ids), ""))
+    hits = np.flatnonzero(blank.fill_null(True).to_numpy(zero_copy_only=False))
+    if hits.size:
+        raise RowError(ID_COLUMN, int(hits[0]), "the patient id is blank: every row needs one")
+    age = _ages(table.column(AGE_COLUMN)) if AGE_COLUMN in names else None
+    min_age = plan.compiled.min_age
+    col = {f: j for j, f in enumerate(plan.findings)}
+    if age is not None:
+        known = age >= 0
+        for fid, years in min_age.items():
+            j = col[fid]
+            derived = np.where(age >= years, np.int8(YES), np.int8(NO))
+            clash = np.flatnonzero(known & (out[:, j] != OPEN) & (out[:, j] != derived))
+            if clash.size:
+                raise RowError(f"{AGE_COLUMN}, {fid}", int(clash[0]),
+                               f"the age and {fid} disagree: give one of them, or correct "
+                               "the other")
+            out[:, j] = np.where(known, derived, out[:, j])
+    lo = np.zeros(n, dtype=np.int16)
+    hi = np.full(n, m.AGE_RANGE[1], dtype=np.int16)
+    for fid, years in min_age.items():
+        c = out[:, col[fid]]
+        lo = np.where(c == YES, np.maximum(lo, years), lo)
+        hi = np.where(c == NO, np.minimum(hi, years - 1), hi)
+    bad = np.flatnonzero(lo > hi)
+    if bad.size:
+        raise RowError(", ".join(sorted(min_age)), int(bad[0]),
+                       "the age answers contradict each other: correct them")
+    return Answers(out, age)
+
+
+def answer_matrix(frame: pd.DataFrame, plan: Plan) -> Answers:
+    """`answers_of` for a pandas frame (text or boolean columns)."""
+    import pyarrow as pa
+
+    return answers_of(pa.Table.from_pandas(frame, preserve_index=False), plan)
 
 
 def check_columns(columns: Sequence[str], plan: Plan, keep: Sequence[str] = (),
@@ -156,12 +313,13 @@ def check_columns(columns: Sequence[str], plan: Plan, keep: Sequence[str] = (),
     missing = [k for k in keep if k not in seen]
     if missing:
         raise CohortError(f"--keep column '{missing[0]}' is not in the file")
-    clash = [k for k in keep
-             if k in plan.findings or k in RESULT_COLUMNS or k == KB_VERSION_COLUMN]
+    clash = [k for k in keep if k in plan.findings or k in RESULT_COLUMNS
+             or k in (KB_VERSION_COLUMN, AGE_COLUMN)]
     if clash:
-        raise CohortError(f"--keep column '{clash[0]}' is a finding or a result column: "
-                          "findings are read as answers and results are added anyway")
-    known = set(plan.findings) | {ID_COLUMN, *keep, *also_allowed}
+        raise CohortError(f"--keep column '{clash[0]}' is a finding, the age or a result "
+                          "column: findings and the age are read as answers and results are "
+                          "added anyway")
+    known = set(plan.findings) | {ID_COLUMN, AGE_COLUMN, *keep, *also_allowed}
     unknown = [c for c in columns if c not in known]
     if unknown:
         raise CohortError(
@@ -171,105 +329,142 @@ def check_columns(columns: Sequence[str], plan: Plan, keep: Sequence[str] = (),
             "it through unread")
 
 
-def answer_matrix(frame: pd.DataFrame, plan: Plan) -> np.ndarray[Any, np.dtype[np.int8]]:
-    """rows x plan.findings of YES/NO/OPEN; a finding column absent from the frame is OPEN."""
-    out = np.full((len(frame), len(plan.findings)), OPEN, dtype=np.int8)
-    for j, fid in enumerate(plan.findings):
-        if fid in frame.columns:
-            out[:, j] = _codes(frame[fid], fid)
-    blank = _blank_ids(frame)
-    if blank is not None:
-        raise RowError(ID_COLUMN, blank, "the patient id is blank: every row needs one")
-    return out
-
-
-def _blank_ids(frame: pd.DataFrame) -> int | None:
-    ids = frame[ID_COLUMN]
-    bad = ids.isna().to_numpy() | (ids.astype("string").str.strip() == "").fillna(True).to_numpy()
-    hits = np.flatnonzero(bad)
-    return int(hits[0]) if hits.size else None
+def missing_red_flags(columns: Sequence[str], plan: Plan) -> tuple[str, ...]:
+    """Red-flag findings with no column (an `age` column answers the "aged N or older" ones)."""
+    have = set(columns)
+    if AGE_COLUMN in have:
+        have |= set(plan.compiled.min_age)
+    return tuple(f for f in plan.red_flags if f not in have)
 
 
 # --- the triage ------------------------------------------------------------------------------
 
-def evaluate(answers: np.ndarray[Any, np.dtype[np.int8]], plan: Plan) -> Evaluation:
-    """The same decisions as `_engine._status` / `_decide`, as column operations."""
+def evaluate(answers: Answers, plan: Plan) -> Evaluation:
+    """The engine's decisions (`_rules.triage_batch`) plus the rule statuses behind them."""
+    codes = answers.codes
     col = {f: j for j, f in enumerate(plan.findings)}
-    yes, no, open_ = answers == YES, answers == NO, answers == OPEN
-    n = answers.shape[0]
-    fired = np.empty((n, len(plan.rules)), dtype=bool)
-    ruled_out = np.empty_like(fired)
-    for i, fids in enumerate(plan.rule_findings):
-        cols = [col[f] for f in fids]
-        fired[:, i] = yes[:, cols].all(axis=1)
-        ruled_out[:, i] = no[:, cols].any(axis=1)
-    undecided = ~fired & ~ruled_out
-    # the urgency is the engine's own decision (rules and cause floors), one definition
+    yes, no = codes == YES, codes == NO
     cp = plan.compiled
     pos = [col[f] for f in cp.finding_ids]
-    # contradictory age answers are refused, as `assess` refuses them
-    lo = np.zeros(n, dtype=np.int16)
-    hi = np.full(n, m.AGE_RANGE[1], dtype=np.int16)
-    for fid, years in cp.min_age.items():
-        lo = np.where(yes[:, col[fid]], np.maximum(lo, years), lo)
-        hi = np.where(no[:, col[fid]], np.minimum(hi, years - 1), hi)
-    bad = np.flatnonzero(lo > hi)
-    if bad.size:
-        raise RowError(", ".join(sorted(cp.min_age)), int(bad[0]),
-                       "the age answers contradict each other: correct them")
-    ranks = triage_batch(cp, yes[:, pos], no[:, pos])
+    age = None if answers.age is None else answers.age.astype(np.int64)
+    ranks = triage_batch(cp, yes[:, pos], no[:, pos], age)
     urgency = (len(m.URGENCIES) - 1 - ranks).astype(np.int8)
+    # Rule statuses as matrix products (BLAS) with the findings x rules incidence matrix:
+    # a rule fires when its yes-count is its size, is ruled out by any no.
+    member = np.zeros((len(plan.findings), len(plan.rules)), dtype=np.float32)
+    for i, fids in enumerate(plan.rule_findings):
+        member[[col[f] for f in fids], i] = 1
+    size = member.sum(axis=0)
+    fired = (yes.astype(np.float32) @ member) == size
+    undecided = ~fired & ((no.astype(np.float32) @ member) == 0)
     # A red flag is listed when it is unanswered and some undecided rule contains it.
-    open_flags = np.empty((n, len(plan.red_flags)), dtype=bool)
-    for k, fid in enumerate(plan.red_flags):
-        rules = [i for i, fids in enumerate(plan.rule_findings) if fid in fids]
-        open_flags[:, k] = open_[:, col[fid]] & undecided[:, rules].any(axis=1)
+    flag_cols = [col[f] for f in plan.red_flags]
+    in_open_rule = (undecided.astype(np.float32) @ member[flag_cols].T) > 0
+    open_flags = (codes[:, flag_cols] == OPEN) & in_open_rule
     return Evaluation(fired, undecided, open_flags, urgency)
 
 
-def _joined(flags: np.ndarray[Any, np.dtype[np.bool_]], ids: Sequence[str]) -> np.ndarray[Any, Any]:
-    """Each row's ids joined by ';': built once per distinct pattern, not per row."""
-    if flags.shape[1] == 0:
-        return np.full(flags.shape[0], "", dtype=object)
-    if flags.shape[1] <= 64:  # one integer per row: a 1-D unique is far faster than axis=0
-        weights = np.left_shift(np.uint64(1), np.arange(flags.shape[1], dtype=np.uint64))
-        keys = (flags.astype(np.uint64) * weights).sum(axis=1, dtype=np.uint64)
-        patterns_1d, inverse = np.unique(keys, return_inverse=True)
-        bits = ((patterns_1d[:, None] & weights) != 0)
+def _patterns(flags: np.ndarray[Any, np.dtype[np.bool_]], ids: Sequence[str],
+              texts: dict[tuple[str, int], str], kind: str) -> pa.DictionaryArray:
+    """Each row's ids joined by ';' as a dictionary array: one text per distinct pattern."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n, k = flags.shape
+    if k == 0:
+        return pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int32)),
+                                              pa.array([""], pa.string()))
+    # one integer key per row (64 flags per word), grouped by hashing, not sorting
+    words = (k + 63) // 64
+    parts = []
+    for w in range(words):
+        part = flags[:, w * 64:(w + 1) * 64]
+        weights = np.left_shift(np.uint64(1), np.arange(part.shape[1], dtype=np.uint64))
+        parts.append(part.astype(np.uint64) @ weights if part.shape[1] else
+                     np.zeros(n, dtype=np.uint64))
+    if words == 1:
+        encoded = pc.dictionary_encode(pa.array(parts[0]))
+        patterns = [int(x) for x in encoded.dictionary.to_numpy()]
+        inverse = encoded.indices
     else:
-        packed = np.packbits(flags, axis=1)
-        patterns, inverse = np.unique(packed, axis=0, return_inverse=True)
-        bits = np.unpackbits(patterns, axis=1, count=flags.shape[1]).astype(bool)
-    texts = np.empty(len(bits), dtype=object)
-    for p, row in enumerate(bits):
-        texts[p] = ";".join(ids[int(i)] for i in np.flatnonzero(row))
-    return texts[inverse.reshape(-1)]
+        uniq, inv = np.unique(np.stack(parts, axis=1), axis=0, return_inverse=True)
+        patterns = [sum(int(x) << (64 * w) for w, x in enumerate(row)) for row in uniq]
+        inverse = pa.array(inv.reshape(-1).astype(np.int32))
+    out = []
+    for p in patterns:
+        text = texts.get((kind, p))
+        if text is None:
+            names, rest = [], p
+            while rest:  # the set bits, lowest (first in order) first
+                low = rest & -rest
+                names.append(ids[low.bit_length() - 1])
+                rest ^= low
+            text = texts[(kind, p)] = ";".join(names)
+        out.append(text)
+    return pa.DictionaryArray.from_arrays(inverse, pa.array(out, pa.string()))
+
+
+def triage_table(table: pa.Table | pa.RecordBatch, plan: Plan, keep: Sequence[str] = (),
+                 offset: int = 0) -> pa.Table:
+    """patient_id, the kept columns, then urgency, fired_rules, unanswered_red_flags.
+
+    Columns must already have passed `check_columns`. Raises RowError (with `offset`, the
+    batch's first data row) for a bad value. Runs on a Dask worker as it runs here.
+    """
+    import pyarrow as pa
+
+    try:
+        ev = evaluate(answers_of(table, plan), plan)
+    except RowError as exc:
+        exc.offset = offset
+        raise
+    urgency = pa.DictionaryArray.from_arrays(pa.array(ev.urgency.astype(np.int32)),
+                                             pa.array(list(m.URGENCIES), pa.string()))
+    columns = [table.column(c) for c in (ID_COLUMN, *keep)]
+    columns = [c.cast(pa.string()) if pa.types.is_dictionary(c.type) else c for c in columns]
+    return pa.table([*columns, urgency,
+                     _patterns(ev.fired, plan.rules, plan.texts, "rules"),
+                     _patterns(ev.open_flags, plan.red_flags, plan.texts, "flags")],
+                    names=[ID_COLUMN, *keep, *RESULT_COLUMNS])
 
 
 def triage_frame(frame: pd.DataFrame, plan: Plan, keep: Sequence[str] = ()) -> pd.DataFrame:
-    """patient_id, the kept columns, then urgency, fired_rules, unanswered_red_flags.
+    """`triage_table` for a pandas frame; result columns as text."""
+    import pyarrow as pa
 
-    Columns must already have passed `check_columns`. Raises RowError for a bad value.
-    """
-    import pandas as pd
-
-    ev = evaluate(answer_matrix(frame, plan), plan)
-    out = frame[[ID_COLUMN, *keep]].reset_index(drop=True)
-    out["urgency"] = pd.array(np.asarray(m.URGENCIES, dtype=object)[ev.urgency], dtype="str")
-    out["fired_rules"] = pd.array(_joined(ev.fired, plan.rules), dtype="str")
-    out["unanswered_red_flags"] = pd.array(_joined(ev.open_flags, plan.red_flags), dtype="str")
+    # in batches, as files are: the working arrays stay small and in cache
+    parts = [triage_table(pa.Table.from_pandas(frame.iloc[start:start + CHUNK_ROWS],
+                                               preserve_index=False), plan, keep, start)
+             for start in range(0, max(len(frame), 1), CHUNK_ROWS)]
+    out: pd.DataFrame = _plain(pa.concat_tables(parts)).to_pandas()
     return out
+
+
+def _plain(table: pa.Table) -> pa.Table:
+    """Dictionary columns as plain text."""
+    import pyarrow as pa
+
+    return pa.table([c.cast(pa.string()) if pa.types.is_dictionary(c.type) else c
+                     for c in table.columns], names=table.column_names)
 
 
 # --- files -----------------------------------------------------------------------------------
 
 def _kind(path: Path) -> str:
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
+    name = path.name.lower()
+    if name.endswith((".csv", ".csv.gz")):
         return "csv"
-    if suffix in (".parquet", ".pq"):
+    if name.endswith((".parquet", ".pq")):
         return "parquet"
-    raise CohortError(f"{path}: use a .csv or .parquet file (the format follows the extension)")
+    raise CohortError(f"{path}: use a .csv, .csv.gz or .parquet file (the format follows the "
+                      "extension)")
+
+
+def _text(path: Path) -> IO[str]:
+    """The CSV as text: gunzipped if .gz; a UTF-8 byte-order mark (Excel's "CSV UTF-8") skipped."""
+    if path.name.lower().endswith(".gz"):
+        return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
+    return path.open(encoding="utf-8-sig", newline="")
 
 
 def read_columns(path: Path) -> list[str]:
@@ -279,123 +474,237 @@ def read_columns(path: Path) -> list[str]:
     if _kind(path) == "parquet":
         import pyarrow.parquet as pq
 
-        return list(pq.ParquetFile(path).schema_arrow.names)
+        try:
+            return list(pq.ParquetFile(path).schema_arrow.names)
+        except Exception as exc:  # Arrow's own error types: named, never a traceback
+            raise CohortError(f"{path} cannot be read as Parquet ({type(exc).__name__})"
+                              ) from None
     try:
-        with path.open(encoding="utf-8", newline="") as fh:
+        with _text(path) as fh:
             header = next(csv.reader(fh), None)
     except UnicodeDecodeError:
         raise CohortError(f"{path} is not UTF-8 text: save it as CSV UTF-8") from None
+    except (OSError, EOFError):  # a damaged .gz
+        raise CohortError(f"{path} cannot be read as gzip-compressed CSV") from None
     if not header:
         raise CohortError(f"{path} is empty: it needs a header row with '{ID_COLUMN}'")
     return [h.strip() for h in header]
 
 
-#: Bytes per block of the raw row-length check.
-_BLOCK = 1 << 24
+def _lines(path: Path, rows: Iterable[int]) -> dict[int, int]:
+    """The line number of each data row (0 = first row after the header), counting blank lines
+    and line breaks inside quotes as the file shows them. Used on the error path only."""
+    want = set(rows)
+    out: dict[int, int] = {}
+    if not want:
+        return out
+    with _text(path) as fh:
+        reader = csv.reader(fh)
+        next(reader, None)
+        k = 0
+        for row in reader:
+            if not row:  # a blank line is skipped, as Arrow skips it
+                continue
+            if k in want:
+                out[k] = reader.line_num
+                if len(out) == len(want):
+                    break
+            k += 1
+    return out
 
 
-def check_row_lengths(path: Path, n_columns: int) -> None:
-    """Raise CohortError naming the first CSV line whose cell count differs from the header's.
-
-    Blank lines are skipped, as pandas skips them. Without a quote character the cells are counted
-    from the commas of each line with numpy (a block at a time); a file with quotes is counted by
-    the csv module instead, which knows quoted commas and line breaks (and a bare carriage return
-    as a line break).
-    """
-    with path.open("rb") as fh:
-        header = fh.readline(1 << 20)
-        # Quotes or a bare carriage return (old Mac line breaks): the csv module decides.
-        fast = header.endswith(b"\n") and not any(
-            c in header.rstrip(b"\r\n") for c in (b'"', b"\r"))
-        line = 1  # lines read so far
-        while fast:
-            block = fh.read(_BLOCK)
-            if not block:
-                return
-            if not block.endswith(b"\n"):
-                block += fh.readline()
-            if b'"' in block or (b"\r" in block
-                                 and block.count(b"\r") != block.count(b"\r\n")):
-                break
-            buf = np.frombuffer(block, dtype=np.uint8)
-            ends = np.flatnonzero(buf == 10)
-            if not block.endswith(b"\n"):
-                ends = np.append(ends, len(buf))
-            starts = np.concatenate(([0], ends[:-1] + 1))
-            # Commas per line: differences of the running comma count at each line's end.
-            cum = np.cumsum(buf == 44, dtype=np.int32)
-            commas = np.diff(cum[np.minimum(ends, len(buf) - 1)], prepend=0)
-            # A line's length without its line break; 0 is a blank line.
-            length = ends - starts - ((ends > starts) & (buf[np.maximum(ends - 1, 0)] == 13))
-            bad = np.flatnonzero((commas != n_columns - 1) & (length > 0))
-            if bad.size:
-                i = int(bad[0])
-                _uneven(path, line + i + 1, int(commas[i]) + 1, n_columns)
-            line += len(ends)
-    # The csv module from the start (quoted line breaks make bytes and rows differ).
-    try:
-        with path.open(encoding="utf-8", newline="") as fh:
-            reader = csv.reader(fh)
-            next(reader, None)
-            for row in reader:
-                if row and len(row) != n_columns:
-                    _uneven(path, reader.line_num, len(row), n_columns)
-    except UnicodeDecodeError:
-        raise CohortError(f"{path} is not UTF-8 text: save it as CSV UTF-8") from None
+def _first_uneven(path: Path, n_columns: int) -> tuple[int, int] | None:
+    """(line, cells) of the first row whose cell count differs from the header's."""
+    with _text(path) as fh:
+        reader = csv.reader(fh)
+        next(reader, None)
+        for row in reader:
+            if row and len(row) != n_columns:
+                return reader.line_num, len(row)
+    return None
 
 
-def _uneven(path: Path, line: int, cells: int, n_columns: int) -> None:
+def _uneven(path: Path, line: int, cells: int, n_columns: int) -> CohortError:
     few = "too few" if cells < n_columns else "too many"
-    raise CohortError(
+    return CohortError(
         f"{path.name}, line {line}: the row has {few} cells ({cells}, the header has "
         f"{n_columns}): give every row one cell per column, and leave a cell empty for "
         "unanswered")
 
 
-def iter_chunks(path: Path, columns: Sequence[str],
-                chunk_rows: int = CHUNK_ROWS) -> Iterator[tuple[int, pd.DataFrame]]:
-    """(first data row index, frame) per chunk, every column as text (Parquet keeps its types)."""
+def _needed(columns: Sequence[str], plan: Plan, keep: Sequence[str]) -> list[str]:
+    wanted = {ID_COLUMN, AGE_COLUMN, *plan.findings, *keep}
+    return [c for c in columns if c in wanted]
+
+
+#: Reports (done, total, unit) as the file is read: bytes of a CSV, rows of a Parquet file.
+_Read = Callable[[int, "int | None", str], None]
+
+
+#: The spellings Arrow reads as booleans on the fast path (any other is read as text).
+_TYPED_TRUE = ("true", "True", "TRUE", "yes", "Yes", "YES", "1")
+_TYPED_FALSE = ("false", "False", "FALSE", "no", "No", "NO", "0")
+
+
+def _batches(path: Path, columns: Sequence[str], needed: Sequence[str],
+             answers: Sequence[str], chunk_rows: int = CHUNK_ROWS,
+             progress: _Read | None = None, typed_first: bool = True
+             ) -> Iterator[tuple[int, pa.Table]]:
+    """(first data row index, table) per batch of at most `chunk_rows` rows of the `needed`
+    columns: from a CSV, the `answers` columns as booleans (or dictionary-encoded text when
+    `typed_first` is off or a cell is spelled otherwise) and the others as text; Parquet types
+    as they are."""
+    import pyarrow as pa
+
+    as_text = pa.dictionary(pa.int32(), pa.string())
+
+    done = 0
     if _kind(path) == "parquet":
         import pyarrow.parquet as pq
 
-        done = 0
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_rows):
-            frame = batch.to_pandas()
-            yield done, frame
-            done += len(frame)
+        pf = pq.ParquetFile(path)
+        total = pf.metadata.num_rows
+        for batch in pf.iter_batches(batch_size=chunk_rows, columns=list(needed)):
+            if progress is not None:  # before the yield: the caller reports on receiving it
+                progress(done + batch.num_rows, total, "rows")
+            yield done, pa.Table.from_batches([batch])
+            done += batch.num_rows
         return
-    import pandas as pd
+    import pyarrow.csv as pcsv
 
-    # keep_default_na=False: "NA" or "null" must be an error, never a silent "unanswered".
-    done = 0
-    try:
-        check_row_lengths(path, len(columns))
-        with pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""],
-                         chunksize=chunk_rows, encoding="utf-8") as reader:
-            for frame in reader:
-                if not isinstance(frame.index, pd.RangeIndex):  # pandas took a column as index
-                    raise CohortError(f"{path.name}: the rows have more cells than the header")
-                frame.columns = list(columns)  # the stripped header names
-                yield done, frame
-                done += len(frame)
-    except UnicodeDecodeError:
-        raise CohortError(f"{path} is not UTF-8 text: save it as CSV UTF-8") from None
-    except pd.errors.ParserError as exc:
-        raise CohortError(f"{path} cannot be read as CSV: {str(exc).splitlines()[0]}") from None
+    uneven: list[int] = []
+
+    def on_invalid(row: Any) -> str:
+        # Arrow's own message quotes the row (patient data): note it, let Arrow stop, and name
+        # the line below
+        uneven.append(row.actual_columns)
+        return "error"
+
+    coded = set(answers)
+    raw: Any = None
+    size = path.stat().st_size
+    # First with the usual spellings as typed booleans (fastest); a cohort with other
+    # spellings (" Yes ", "y"...) or bad values is read again as text from the row reached,
+    # where each distinct spelling is parsed once or named as an error.
+    for typed in ((True, False) if typed_first else (False,)):
+        skip = done
+        answer_type = pa.bool_() if typed else as_text
+        raw = pa.OSFile(str(path), "rb")
+        stream: Any = (pa.CompressedInputStream(raw, "gzip")
+                       if path.name.lower().endswith(".gz") else raw)
+        try:
+            reader = pcsv.open_csv(
+                stream,
+                read_options=pcsv.ReadOptions(column_names=list(columns), skip_rows=1,
+                                              block_size=BLOCK_BYTES),
+                parse_options=pcsv.ParseOptions(invalid_row_handler=on_invalid),
+                convert_options=pcsv.ConvertOptions(
+                    include_columns=list(needed), strings_can_be_null=False,
+                    null_values=[""], true_values=list(_TYPED_TRUE),
+                    false_values=list(_TYPED_FALSE),
+                    column_types={c: answer_type if c in coded and c != AGE_COLUMN
+                                  else as_text if c == AGE_COLUMN else pa.string()
+                                  for c in needed}))
+            # Arrow parses fastest in small blocks; numpy wants big batches: gather blocks
+            pending: list[pa.RecordBatch] = []
+            rows = 0
+            for batch in itertools.chain(reader, [None]):
+                if batch is not None:
+                    if skip:  # rows already triaged before the switch to text
+                        cut = min(skip, batch.num_rows)
+                        batch, skip = batch.slice(cut), skip - cut
+                    pending.append(batch)
+                    rows += batch.num_rows
+                    if rows < chunk_rows:
+                        continue
+                table = pa.Table.from_batches(pending, schema=reader.schema)
+                end = table.num_rows if batch is None else rows - rows % chunk_rows
+                for start in range(0, end, chunk_rows):
+                    part = table.slice(start, min(chunk_rows, end - start))
+                    if progress is not None:  # before the yield: the caller reports on it
+                        progress(raw.tell(), size, "bytes")
+                    yield done, part
+                    done += part.num_rows
+                pending = [b for b in table.slice(end).to_batches() if b.num_rows]
+                rows = table.num_rows - end
+            return
+        except pa.ArrowInvalid as exc:
+            if typed and not uneven and "to bool" in str(exc):
+                continue
+            if uneven:
+                found = _first_uneven(path, len(columns))
+                if found is not None:
+                    raise _uneven(path, *found, len(columns)) from None
+            if "UTF8" in str(exc):
+                raise CohortError(f"{path} is not UTF-8 text: save it as CSV UTF-8") from None
+            head = str(exc).split(":", 1)[0]  # the rest may quote a row: patient data
+            raise CohortError(f"{path} cannot be read as CSV ({head})") from None
+        except (OSError, EOFError) as exc:
+            raise CohortError(f"{path} cannot be read ({type(exc).__name__})") from None
+        finally:
+            raw.close()
+
+
+def iter_chunks(path: Path, columns: Sequence[str],
+                chunk_rows: int = CHUNK_ROWS) -> Iterator[tuple[int, pd.DataFrame]]:
+    """(first data row index, frame) per chunk, every CSV column as text (Parquet keeps its
+    types)."""
+    src = Path(path)
+    answers = [c for c in columns if c != ID_COLUMN]
+    for offset, table in _batches(src, columns, list(columns), answers, chunk_rows,
+                                  typed_first=False):
+        frame: pd.DataFrame = _plain(table).to_pandas()
+        yield offset, frame
 
 
 def located(exc: RowError, path: Path) -> CohortError:
     """The error with its place in the file: a CSV line number, or a Parquet row number."""
     row = exc.offset + exc.row
-    where = f"line {row + 2}" if _kind(path) == "csv" else f"row {row + 1}"
+    if _kind(path) == "csv":
+        where = f"line {_lines(path, [row]).get(row, row + 2)}"
+    else:
+        where = f"row {row + 1}"
     return CohortError(f"{path.name}, {where}, column '{exc.column}': {exc.problem}")
 
 
-class _Sink:
-    """Appends result frames to a temporary file beside the target; `commit` renames it.
+def _check_unique(ids: list[pa.Array | pa.ChunkedArray], path: Path) -> None:
+    """Raise CohortError naming the lines of the first repeated patient id (never the id)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
 
-    A CSV gets the constant `kb_version` column last; Parquet gets `kb_version` and `disclaimer`
-    in its schema metadata.
+    chunks = [c for a in ids for c in (a.chunks if isinstance(a, pa.ChunkedArray) else [a])]
+    if not chunks:
+        return
+    allids = pa.chunked_array(chunks)
+    if pa.types.is_string(allids.type) or pa.types.is_large_string(allids.type):
+        allids = pc.utf8_trim_whitespace(allids)  # " p1" and "p1" are the same patient
+    encoded = pc.dictionary_encode(allids.combine_chunks())
+    distinct = len(encoded.dictionary)
+    if distinct == len(encoded):
+        return
+    # indices count up in order of first appearance: a row whose index is not above every
+    # earlier one repeats an id
+    idx = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    before = np.maximum.accumulate(np.concatenate(([-1], idx[:-1])))
+    second = int(np.flatnonzero(idx <= before)[0])
+    first_row = int(np.argmax(idx == idx[second]))
+    if _kind(path) == "csv":
+        lines = _lines(path, [first_row, second])
+        where = (f"lines {lines.get(first_row, first_row + 2)} and "
+                 f"{lines.get(second, second + 2)}")
+    else:
+        where = f"rows {first_row + 1} and {second + 1}"
+    more = len(idx) - distinct - 1
+    raise CohortError(f"{path.name}, {where}, column '{ID_COLUMN}': the same patient id appears "
+                      "twice" + (f" ({more} more repeats)" if more else "")
+                      + ": give each patient one row with a unique id")
+
+
+class _Sink:
+    """Writes result tables to a temporary file beside the target; `commit` renames it.
+
+    Every output ends with the constant `kb_version` column; Parquet also gets `kb_version` and
+    `disclaimer` in its schema metadata. CSV values are quoted (Arrow's writer), the header not.
     """
 
     def __init__(self, target: Path, kb_version: str) -> None:
@@ -407,48 +716,64 @@ class _Sink:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         os.close(fd)
         self.tmp = Path(tmp)
+        self.file: Any = None
         self.writer: Any = None
         self.rows = 0
 
-    def write(self, frame: pd.DataFrame) -> None:
+    def _versioned(self, table: pa.Table) -> pa.Table:
+        import pyarrow as pa
+
+        version = pa.DictionaryArray.from_arrays(
+            pa.array(np.zeros(table.num_rows, dtype=np.int32)),
+            pa.array([self.kb_version], pa.string()))
+        return table.append_column(KB_VERSION_COLUMN, version)
+
+    def write(self, table: pa.Table) -> None:
+        table = self._versioned(table)
+        if self.writer is None:
+            self._open(table.schema)
         if self.kind == "csv":
-            frame = frame.assign(**{KB_VERSION_COLUMN: self.kb_version})
-            frame.to_csv(self.tmp, mode="w" if self.rows == 0 else "a", header=self.rows == 0,
-                         index=False, lineterminator="\n")
+            self.writer.write_table(table)
         else:
-            import pyarrow as pa
+            self.writer.write_table(table.cast(self.writer.schema))
+        self.rows += table.num_rows
+
+    def _open(self, schema: pa.Schema) -> None:
+        import pyarrow as pa
+
+        if self.kind == "csv":
+            import pyarrow.csv as pcsv
+
+            self.file = pa.OSFile(str(self.tmp), "wb")
+            if self.target.name.lower().endswith(".gz"):
+                self.file = pa.CompressedOutputStream(self.file, "gzip")
+            header = io.StringIO()
+            csv.writer(header, lineterminator="\n").writerow(schema.names)
+            self.file.write(header.getvalue().encode("utf-8"))
+            self.writer = pcsv.CSVWriter(self.file, schema,
+                                         write_options=pcsv.WriteOptions(include_header=False))
+        else:
             import pyarrow.parquet as pq
 
-            if self.writer is None:
-                table = pa.Table.from_pandas(frame, preserve_index=False)
-                schema = table.schema.with_metadata({
-                    **(table.schema.metadata or {}),
-                    b"kb_version": self.kb_version.encode(),
-                    b"disclaimer": m.DISCLAIMER.encode(),
-                })
-                table = table.replace_schema_metadata(schema.metadata)
-                self.writer = pq.ParquetWriter(self.tmp, schema)
-            else:
-                table = pa.Table.from_pandas(frame, schema=self.writer.schema,
-                                             preserve_index=False)
-            self.writer.write_table(table)
-        self.rows += len(frame)
+            schema = schema.with_metadata({b"kb_version": self.kb_version.encode(),
+                                           b"disclaimer": m.DISCLAIMER.encode()})
+            self.writer = pq.ParquetWriter(str(self.tmp), schema)
 
-    def commit(self, empty_columns: Sequence[str]) -> None:
-        if self.rows == 0:  # a header-only input still gives a header-only output
-            import pandas as pd
-
-            self.write(pd.DataFrame({c: pd.Series([], dtype="str") for c in empty_columns}))
-        if self.writer is not None:
-            self.writer.close()
+    def commit(self, empty: pa.Table) -> None:
+        if self.writer is None:  # a header-only input still gives a header-only output
+            self.write(empty)
+        self.writer.close()
+        if self.file is not None:
+            self.file.close()
         with self.tmp.open("rb+") as fh:
             os.fsync(fh.fileno())
         self.tmp.replace(self.target)
 
     def discard(self) -> None:
-        if self.writer is not None:
-            with contextlib.suppress(Exception):  # a broken writer: its file goes anyway
-                self.writer.close()
+        for closable in (self.writer, self.file):
+            if closable is not None:
+                with contextlib.suppress(Exception):  # a broken writer: its file goes anyway
+                    closable.close()
         self.tmp.unlink(missing_ok=True)
 
 
@@ -458,6 +783,8 @@ class CohortSummary:
     counts: Mapping[str, int]  # urgency -> patients
     kb_version: str
     output: Path
+    #: Red-flag findings with no column, read as unanswered for everyone (--allow-missing).
+    missing_red_flags: tuple[str, ...] = ()
 
 
 def triage_file(
@@ -466,95 +793,125 @@ def triage_file(
     kb: m.KnowledgeBase,
     *,
     keep: Sequence[str] = (),
-    engine: str = "pandas",
+    engine: str = "local",
     scheduler: str | None = None,
+    allow_missing: bool = False,
     progress: Progress | None = None,
     chunk_rows: int = CHUNK_ROWS,
 ) -> CohortSummary:
-    """Triage every row of `source` into `output` (CSV or Parquet by extension), all or nothing."""
+    """Triage every row of `source` into `output` (CSV, .csv.gz or Parquet by extension), all or
+    nothing. `engine="dask"` or a `scheduler` address runs the rules on a Dask cluster."""
+    import pyarrow as pa
+
     src, dst = Path(source), Path(output)
     _kind(dst)
     if src.resolve() == dst.resolve():
         raise CohortError("the output must not overwrite the input: choose another -o file")
+    if engine not in ("local", "pandas", "dask"):
+        raise CohortError(f"engine '{engine}' is unknown: use local or dask")
     plan = plan_for(kb)
     columns = read_columns(src)
     check_columns(columns, plan, keep)
-    out_columns = [ID_COLUMN, *keep, *RESULT_COLUMNS]
+    missing = missing_red_flags(columns, plan)
+    if missing and not allow_missing:
+        raise CohortError(
+            f"{src.name} has no column for {len(missing)} red flag"
+            f"{'s' * (len(missing) > 1)}: {', '.join(missing)}. Add the columns (blank cells "
+            "for unanswered), or pass --allow-missing to read them as unanswered for every "
+            "patient")
     sink = _Sink(dst, plan.kb_version)
-    counts: dict[str, int] = dict.fromkeys(m.URGENCIES, 0)
+    counts = np.zeros(len(m.URGENCIES), dtype=np.int64)
+    ids: list[pa.ChunkedArray] = []
+    rows = 0
+    last: list[tuple[int, int | None, str]] = []
+    needed = _needed(columns, plan, keep)
+    answers = [c for c in needed if c not in (ID_COLUMN, *keep)]
     try:
-        parts = (_dask_parts(src, columns, plan, keep, scheduler) if engine == "dask"
-                 else _pandas_parts(src, columns, plan, keep, chunk_rows))
-        for offset, result in parts:
+        batches = _batches(src, columns, needed, answers, chunk_rows,
+                           lambda *read: last.append(read))
+        parts = (_dask_parts(batches, plan, keep, scheduler) if engine == "dask" or scheduler
+                 else _local_parts(batches, plan, keep))
+        for _, result in parts:
             sink.write(result)
-            for u, c in result["urgency"].value_counts().items():
-                counts[str(u)] += int(c)
-            if progress is not None:
-                progress(offset + len(result), None)
-        sink.commit(out_columns)
+            ids.append(result.column(ID_COLUMN))
+            urg = result.column("urgency").combine_chunks()
+            counts += np.bincount(urg.indices.to_numpy(), minlength=len(m.URGENCIES))
+            rows += result.num_rows
+            if progress is not None and last:
+                progress(Tick(rows, *last[-1]))
+        _check_unique(ids, src)
+        empty = _plain(triage_table(pa.table({c: pa.array([], pa.string())
+                                              for c in (ID_COLUMN, *keep)}), plan, keep))
+        sink.commit(empty)
     except RowError as exc:
         sink.discard()
         raise located(exc, src) from None
     except BaseException:
         sink.discard()
         raise
-    return CohortSummary(sink.rows, counts, plan.kb_version, dst)
+    return CohortSummary(rows, dict(zip(m.URGENCIES, map(int, counts), strict=True)),
+                         plan.kb_version, dst, missing)
 
 
-def _pandas_parts(src: Path, columns: Sequence[str], plan: Plan, keep: Sequence[str],
-                  chunk_rows: int) -> Iterator[tuple[int, pd.DataFrame]]:
-    for offset, frame in iter_chunks(src, columns, chunk_rows):
+def _local_parts(batches: Iterator[tuple[int, pa.Table]], plan: Plan, keep: Sequence[str]
+                 ) -> Iterator[tuple[int, pa.Table]]:
+    """Batches triaged in a second thread while the next one is read and the last written
+    (Arrow and numpy release the interpreter lock), yielded in file order."""
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cohort") as pool:
+        window: deque[tuple[int, Future[pa.Table]]] = deque()
         try:
-            yield offset, triage_frame(frame, plan, keep)
-        except RowError as exc:
-            exc.offset = offset
-            raise
+            for offset, batch in batches:
+                window.append((offset, pool.submit(triage_table, batch, plan, keep, offset)))
+                if len(window) > 1:
+                    o, future = window.popleft()
+                    yield o, future.result()
+            while window:
+                o, future = window.popleft()
+                yield o, future.result()
+        finally:
+            for _, future in window:  # an error or an early stop: nothing left running
+                future.cancel()
 
 
-def _dask_parts(src: Path, columns: Sequence[str], plan: Plan, keep: Sequence[str],
-                scheduler: str | None) -> Iterator[tuple[int, pd.DataFrame]]:
-    """Partitions computed on a Dask cluster, yielded in file order with their row offsets."""
-    import dask.dataframe as dd
+#: Batches in flight per Dask worker: enough to keep each busy, few enough to bound memory.
+IN_FLIGHT = 2
+
+
+def _dask_parts(batches: Iterator[tuple[int, pa.Table]], plan: Plan, keep: Sequence[str],
+                scheduler: str | None) -> Iterator[tuple[int, pa.Table]]:
+    """Batches triaged on a Dask cluster, yielded in file order.
+
+    The batches are read here and sent to the workers, so a worker needs neither the file nor
+    the knowledge base (the plan is sent once to each).
+    """
     from distributed import Client, LocalCluster
 
-    if _kind(src) == "parquet":
-        ddf = dd.read_parquet(src)
-    else:
-        check_row_lengths(src, len(columns))
-        ddf = dd.read_csv(src, dtype=str, keep_default_na=False, na_values=[""],
-                          blocksize="64MB", encoding="utf-8")
-        ddf.columns = list(columns)
-    meta = triage_frame(ddf._meta, plan, keep)  # the empty frame gives the output's dtypes
-    results = ddf.map_partitions(triage_frame, plan, list(keep), meta=meta).to_delayed()
     cluster = None
     try:
         if scheduler:
             client = Client(scheduler, timeout="10s")  # type: ignore[no-untyped-call]
         else:
             cluster = LocalCluster(  # type: ignore[no-untyped-call]
-                n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None)
+                n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
             client = Client(cluster)  # type: ignore[no-untyped-call]
     except OSError as exc:
         raise CohortError(f"cannot reach the Dask scheduler {scheduler}: {exc}") from None
-    # A bad value is re-raised here with its line; the worker's own traceback log is noise.
-    quiet = [logging.getLogger(n) for n in ("distributed.worker", "distributed.core")]
-    levels = [lg.level for lg in quiet]
-    for lg in quiet:
-        lg.setLevel(logging.CRITICAL)
     try:
-        futures = client.compute(results)  # type: ignore[no-untyped-call]
-        offset = 0
-        for future in futures:
-            try:
-                part = future.result()
-            except RowError as exc:
-                exc.offset = offset
-                raise
-            yield offset, part
-            offset += len(part)
+        workers = max(len(client.scheduler_info().get("workers", {})), 1)
+        shared = client.scatter(plan, broadcast=True)  # type: ignore[no-untyped-call]
+        window: deque[tuple[int, Any]] = deque()
+        for offset, batch in batches:
+            window.append((offset, client.submit(
+                triage_table, batch, shared, list(keep), offset, pure=False)))
+            if len(window) >= IN_FLIGHT * workers:
+                o, future = window.popleft()
+                yield o, future.result()
+        while window:
+            o, future = window.popleft()
+            yield o, future.result()
     finally:
-        for lg, level in zip(quiet, levels, strict=True):
-            lg.setLevel(level)
         client.close()  # type: ignore[no-untyped-call]
         if cluster is not None:
             cluster.close()

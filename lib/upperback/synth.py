@@ -76,19 +76,24 @@ def synthetic_cohort(n: int, seed: int, kb: m.KnowledgeBase) -> pd.DataFrame:
 
 
 def write_cohort(frame: pd.DataFrame, path: str) -> None:
-    """CSV or Parquet by extension, written atomically."""
+    """CSV, gzip-compressed CSV or Parquet by extension, written atomically."""
+    import gzip
     import io
-    from pathlib import Path
 
     from ._errors import CohortError
     from ._io import save_atomic
 
-    suffix = Path(path).suffix.lower()
-    if suffix == ".csv":
+    name = path.lower()
+    if name.endswith(".csv"):
         save_atomic(path, frame.to_csv(index=False, lineterminator="\n"))
-    elif suffix in (".parquet", ".pq"):
+    elif name.endswith(".csv.gz"):
+        # mtime=0: the same seed gives the same bytes
+        save_atomic(path, gzip.compress(frame.to_csv(index=False, lineterminator="\n").encode(),
+                                        mtime=0))
+    elif name.endswith((".parquet", ".pq")):
         buf = io.BytesIO()
         frame.to_parquet(buf, index=False)
         save_atomic(path, buf.getvalue())
     else:
-        raise CohortError(f"{path}: use a .csv or .parquet file (the format follows the extension)")
+        raise CohortError(f"{path}: use a .csv, .csv.gz or .parquet file (the format follows "
+                          "the extension)")
