@@ -277,13 +277,23 @@ def triage_batch(kb: m.KnowledgeBase | RulePlan, yes: npt.NDArray[Any], no: npt.
     unanswered. `age` is an integer array with -1 for unknown. Same answers as `triage_one`
     row by row: a property test holds the two together.
     """
+    return triage_batch_detail(kb, yes, no, age)[0]
+
+
+def triage_batch_detail(
+    kb: m.KnowledgeBase | RulePlan, yes: npt.NDArray[Any], no: npt.NDArray[Any],
+    age: npt.NDArray[Any] | None = None,
+) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """`triage_batch` plus the rule statuses behind it (patients x `plan.rules`, in the plan's
+    order): which rules fired and which are still open."""
     import numpy as np
 
     # the plan alone is enough (and picklable), so a worker never loads the knowledge base
     plan = kb if isinstance(kb, RulePlan) else compile_plan(kb)
     n = yes.shape[0]
     if n == 0:
-        return np.zeros(0, dtype=np.int8)
+        empty = np.zeros((0, len(plan.rules)), dtype=bool)
+        return np.zeros(0, dtype=np.int8), empty, empty
     # One matrix product per answer kind instead of a loop over rules: a rule fires when the
     # count of its findings answered yes equals its size, is ruled out by any no.
     incidence = np.zeros((len(plan.finding_ids), len(plan.rules)), dtype=np.float32)
@@ -292,7 +302,8 @@ def triage_batch(kb: m.KnowledgeBase | RulePlan, yes: npt.NDArray[Any], no: npt.
     size = incidence.sum(axis=0)
     fired = (yes.astype(np.float32) @ incidence) == size
     ruled_out = (no.astype(np.float32) @ incidence) > 0
-    any_open = (~fired & ~ruled_out).any(axis=1)
+    open_rules = ~fired & ~ruled_out
+    any_open = open_rules.any(axis=1)
     ranks = np.asarray(plan.rule_rank, dtype=np.int8) + 1
     fired_top = (fired * ranks).max(axis=1, initial=0).astype(np.int8) - 1
     floor = np.full(n, -1, dtype=np.int8)
@@ -303,7 +314,7 @@ def triage_batch(kb: m.KnowledgeBase | RulePlan, yes: npt.NDArray[Any], no: npt.
             floor = np.where(hit & (floor < f.rank), np.int8(f.rank), floor)
     top = np.maximum(fired_top, floor)
     undecided = np.where(any_open, np.int8(_INCOMPLETE), np.int8(_SELF_CARE))
-    return np.where(top >= _SEE_PROVIDER, top, undecided).astype(np.int8)
+    return np.where(top >= _SEE_PROVIDER, top, undecided).astype(np.int8), fired, open_rules
 
 
 def _batch_log_odds(plan: RulePlan, yes: npt.NDArray[Any],

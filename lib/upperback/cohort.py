@@ -42,7 +42,7 @@ import numpy as np
 from . import _model as m
 from ._engine import rules_in_order
 from ._errors import CohortError
-from ._rules import RulePlan, compile_plan, triage_batch
+from ._rules import RulePlan, compile_plan, triage_batch_detail
 
 if TYPE_CHECKING:  # pandas and pyarrow are imported lazily: `import upperback` stays fast
     import pandas as pd
@@ -347,16 +347,12 @@ def evaluate(answers: Answers, plan: Plan) -> Evaluation:
     cp = plan.compiled
     pos = [col[f] for f in cp.finding_ids]
     age = None if answers.age is None else answers.age.astype(np.int64)
-    ranks = triage_batch(cp, yes[:, pos], no[:, pos], age)
+    # one definition of triage: the engine's plan gives the urgency and the rule statuses
+    ranks, fired, undecided = triage_batch_detail(cp, yes[:, pos], no[:, pos], age)
     urgency = (len(m.URGENCIES) - 1 - ranks).astype(np.int8)
-    # Rule statuses as matrix products (BLAS) with the findings x rules incidence matrix:
-    # a rule fires when its yes-count is its size, is ruled out by any no.
     member = np.zeros((len(plan.findings), len(plan.rules)), dtype=np.float32)
     for i, fids in enumerate(plan.rule_findings):
         member[[col[f] for f in fids], i] = 1
-    size = member.sum(axis=0)
-    fired = (yes.astype(np.float32) @ member) == size
-    undecided = ~fired & ((no.astype(np.float32) @ member) == 0)
     # A red flag is listed when it is unanswered and some undecided rule contains it.
     flag_cols = [col[f] for f in plan.red_flags]
     in_open_rule = (undecided.astype(np.float32) @ member[flag_cols].T) > 0
