@@ -158,9 +158,12 @@ def test_downloads_follow_answers_assessor_and_note(app: AssessmentApp,
     assert "seen today" in html
     assert kb.version in html
     assert upperback.DISCLAIMER in html
-    qr = json.loads(_download(app, "ub-download-fhir"))
-    assert export.answers_from_questionnaire_response(qr, kb) == {"fever": True}
+    bundle = json.loads(_download(app, "ub-download-fhir"))
+    assert bundle["resourceType"] == "Bundle"
+    qr, risk = (e["resource"] for e in bundle["entry"])
+    assert export.answers_from_questionnaire_response(bundle, kb) == {"fever": True}
     assert qr["author"]["display"] == "Dr <A>"
+    assert risk["resourceType"] == "RiskAssessment"
 
 
 def _upload(app: AssessmentApp, raw: bytes, name: str = "qr.json") -> None:
@@ -410,8 +413,9 @@ def test_patient_identifier_goes_into_the_exports_only(app: AssessmentApp,
     answer(app, {"fever": True})
     html = _download(app, "ub-download-html").decode("utf-8")
     assert "MRN-4711" in html
-    qr = json.loads(_download(app, "ub-download-fhir"))
+    qr, risk = (e["resource"] for e in json.loads(_download(app, "ub-download-fhir"))["entry"])
     assert qr["subject"]["identifier"]["value"] == "MRN-4711"
+    assert risk["subject"]["identifier"]["value"] == "MRN-4711"
     assert "MRN-4711" not in app.state.value  # never kept in the browser's storage
     assert "MRN-4711" not in caplog.text
     assert "MRN-4711" in app.printable.value  # the printed page is an export too

@@ -73,7 +73,8 @@ def test_assessment_answer_export_reset(open_notebook: Opener, tmp_path: Path) -
         assert text in html
     with page.expect_download() as info:
         page.locator(".ub-download-fhir").click()
-    qr = json.loads(Path(info.value.path()).read_text(encoding="utf-8"))
+    qr = json.loads(Path(info.value.path()).read_text(encoding="utf-8"))  # the Bundle
+    assert qr["resourceType"] == "Bundle"
     assert export.answers_from_questionnaire_response(qr, kb) == {"fever": True,
                                                                   "heavy_lifting": True}
     saved = tmp_path / "qr.json"

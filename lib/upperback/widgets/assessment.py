@@ -407,10 +407,11 @@ class AssessmentApp(w.VBox):  # type: ignore[misc]
                                   patient_id=self.patient_id.value.strip() or None)
 
     def export_fhir(self, when: datetime | None = None) -> dict[str, Any]:
-        """The QuestionnaireResponse; the patient identifier becomes its subject."""
+        """The FHIR Bundle an EHR takes: the QuestionnaireResponse (the answers) and the
+        RiskAssessment that references it; the patient identifier becomes their subject."""
         assert self.assessment is not None
-        return export.questionnaire_response(self.assessment, self.kb, when=when, **self._who(),
-                                             patient=self.patient_id.value.strip() or None)
+        return export.assessment_bundle(self.assessment, self.kb, when=when, **self._who(),
+                                        patient=self.patient_id.value.strip() or None)
 
     def _refresh_downloads(self, when: datetime | None = None) -> None:
         if self.assessment is None:
@@ -428,7 +429,7 @@ class AssessmentApp(w.VBox):  # type: ignore[misc]
             "printable)</a>"
             f"<a class='ub-download-fhir' download='upperback-assessment-{stamp}.json' "
             f"href='data:application/fhir+json;base64,{fhir.decode('ascii')}'>Download FHIR "
-            "QuestionnaireResponse (JSON)</a>"
+            "Bundle (answers and assessment, JSON)</a>"
             f"<div class='ub-help'>Stamped {escape(when.strftime('%Y-%m-%d %H:%M %Z'))}; "
             "updated with every answer. To print the whole report, print this page.</div></div>")
 
