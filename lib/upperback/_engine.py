@@ -17,6 +17,7 @@ from ._errors import AnswerError
 from ._rules import (
     FIRED,
     OPEN,
+    RULED_OUT,
     RulePlan,
     age_interval,
     compile_plan,
@@ -25,8 +26,8 @@ from ._rules import (
     log_odds,
     prior_logits,
     priors_for,
+    rule_counts,
     rule_status,
-    rule_status_subset,
     triage_one,
 )
 
@@ -371,8 +372,7 @@ def check_patient(answers: Mapping[str, object], kb: m.KnowledgeBase) -> Answers
                           "correct them")
     if sex == "male" and findings.get("pregnancy") is True:
         raise AnswerError("sex and pregnancy disagree: correct one of them")
-    return Answers(MappingProxyType(findings), tuple(derived),
-                   age if isinstance(age, int) else None, sex)
+    return Answers(findings, tuple(derived), age if isinstance(age, int) else None, sex)
 
 
 def check_answers(answers: Mapping[str, object], kb: m.KnowledgeBase) -> dict[str, bool]:
@@ -660,6 +660,7 @@ def _would_change(
     fired_top = max((r for r, s in zip(plan.rule_rank, status, strict=True) if s == FIRED),
                     default=-1)
     open_count = status.count(OPEN)
+    counts = rule_counts(plan, given)
     floor_now = floor_rank(plan, odds)
     priors_now = prior_logits(plan, *age_interval(plan, given, checked.age))
     see_provider = m.urgency_rank("see_provider")
@@ -670,10 +671,18 @@ def _would_change(
         rules = plan.rules_by_finding.get(fid, ())
         links = plan.finding_links.get(fid, ())
         top, opened = max(fired_top, floor_now), open_count
-        for i, s in zip(rules, rule_status_subset(plan, given, rules, fid), strict=True):
-            opened += (s == OPEN) - (status[i] == OPEN)
-            if s == FIRED:
+        was_no = given.get(fid) is False
+        for i in rules:
+            yes, no = counts[i]
+            yes, no = yes + 1, no - was_no
+            if no:
+                new_state = RULED_OUT
+            elif yes == len(plan.rule_columns[i]):
+                new_state = FIRED
                 top = max(top, plan.rule_rank[i])
+            else:
+                new_state = OPEN
+            opened += (new_state == OPEN) - (status[i] == OPEN)
         if fid in plan.min_age:  # the age band of the prior may change too
             lo, hi = age_interval(plan, {**given, fid: True}, None)
             if lo > hi:
@@ -686,7 +695,6 @@ def _would_change(
         else:
             # a floor's links only raise it on a yes (validated), so only the linked causes'
             # floors can newly apply
-            was_no = given.get(fid) is False
             for ci, lpos, lneg in links:
                 for f in plan.floors_by_condition.get(ci, ()):
                     if odds[ci] + lpos - (lneg if was_no else 0.0) >= f.log_odds:

@@ -202,18 +202,12 @@ def log_odds(kb: m.KnowledgeBase, plan: RulePlan, answers: Mapping[str, bool],
     """Posterior log-odds of every condition (plan order): prior odds times the likelihood
     ratio of every answered linked finding (unanswered findings leave the odds alone)."""
     lo, hi = age_interval(plan, answers, age)
-    priors = prior_logits(plan, lo, hi)
-    fids = plan.finding_ids
-    out = []
-    for ci in range(len(plan.conditions)):
-        x = priors[ci]
-        for col, lpos, lneg in plan.links[ci]:
-            v = answers.get(fids[col])
-            if v is True:
-                x += lpos
-            elif v is False:
-                x += lneg
-        out.append(x)
+    out = list(prior_logits(plan, lo, hi))
+    # walk the answers, not every link: a checklist answers a fraction of the findings
+    links = plan.finding_links
+    for fid, v in answers.items():
+        for ci, lpos, lneg in links.get(fid, ()):
+            out[ci] += lpos if v else lneg
     return out
 
 
@@ -241,6 +235,23 @@ def rule_status_subset(plan: RulePlan, answers: Mapping[str, bool], rules: Seque
             if v is None:
                 state = OPEN
         out.append(state)
+    return out
+
+
+def rule_counts(plan: RulePlan, answers: Mapping[str, bool]) -> list[tuple[int, int]]:
+    """(answered yes, answered no) among each rule's findings: enough to say how one more
+    yes changes the rule without reading its other findings again."""
+    fids = plan.finding_ids
+    out = []
+    for cols in plan.rule_columns:
+        yes = no = 0
+        for c in cols:
+            v = answers.get(fids[c])
+            if v is True:
+                yes += 1
+            elif v is False:
+                no += 1
+        out.append((yes, no))
     return out
 
 
