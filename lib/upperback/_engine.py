@@ -520,10 +520,12 @@ def _candidates(
         supporting, against = moved.get(cid, none)
         weakest = rank[prior.basis]
         if supporting or against:
-            supporting = sorted(supporting, key=lambda e: (-e.likelihood_ratio, e.finding_id))
-            against = sorted(against, key=lambda e: (e.likelihood_ratio, e.finding_id))
-            weakest = min([weakest, *(rank[e.basis] for e in supporting),
-                           *(rank[e.basis] for e in against)])
+            if len(supporting) > 1:
+                supporting = sorted(supporting, key=lambda e: (-e.likelihood_ratio, e.finding_id))
+            if len(against) > 1:
+                against = sorted(against, key=lambda e: (e.likelihood_ratio, e.finding_id))
+            for e in (*supporting, *against):
+                weakest = min(weakest, rank[e.basis])
         kids = idx.children.get(cid)
         subs = sorted((one(k) for k in kids), key=lambda s: (-s.probability, s.condition_id)
                       ) if kids else ()
