@@ -472,3 +472,18 @@ def test_no_internal_code_on_screen(app: AssessmentApp, kb: KnowledgeBase) -> No
              "systemic_organ", "non_drug", "procedure_surgery"]
     for code in (x for x in codes if "_" in x):  # one-word ids are ordinary words
         assert not re.search(rf"\b{code}\b", visible), code
+
+
+def test_encounter_and_author_go_into_the_fhir_bundle_only(app: AssessmentApp) -> None:
+    answer(app, {"fever": True})
+    app.encounter.value = "Encounter/e-77"
+    app.author.value = "Practitioner/p-9"
+    qr, risk = (e["resource"] for e in json.loads(_download(app, "ub-download-fhir"))["entry"])
+    assert qr["encounter"]["reference"] == "Encounter/e-77"
+    assert risk["encounter"]["reference"] == "Encounter/e-77"
+    assert any(a.get("reference") == "Practitioner/p-9"
+               for a in ([qr["author"]] if isinstance(qr["author"], dict) else qr["author"]))
+    assert "e-77" not in app.state.value
+    assert "p-9" not in app.state.value
+    app.reset()
+    assert (app.encounter.value, app.author.value) == ("", "")

@@ -152,6 +152,14 @@ class AssessmentApp(w.VBox):  # type: ignore[misc]
         self.note = w.Textarea(description="Note", placeholder="optional free-text note for "
                                "the report", layout=w.Layout(width="95%", height="4.5em"))
         self.note.add_class("ub-note")
+        # FHIR references for the EHR (exports only, like the patient identifier: never kept
+        # in the browser's storage): "Encounter/123", "SYSTEM|VALUE" or a plain value.
+        self.encounter = w.Text(description="Encounter", placeholder="optional, e.g. "
+                                "Encounter/123 (exports only)", layout=w.Layout(width="95%"))
+        self.encounter.add_class("ub-encounter")
+        self.author = w.Text(description="Author", placeholder="optional, e.g. "
+                             "Practitioner/9 (exports only)", layout=w.Layout(width="95%"))
+        self.author.add_class("ub-author")
         self.downloads = w.HTML()
         self.downloads.add_class("ub-downloads")
         self.upload = w.FileUpload(accept=".json,application/json", multiple=False,
@@ -160,7 +168,7 @@ class AssessmentApp(w.VBox):  # type: ignore[misc]
         self.upload.add_class("ub-upload")
         self.import_status = w.HTML()
         self.import_status.add_class("ub-import-status")
-        for text in (self.assessor, self.note, self.patient_id):
+        for text in (self.assessor, self.note, self.patient_id, self.encounter, self.author):
             text.observe(self.guard(lambda _ch: self._after_text()), names="value")
         self.upload.observe(self.guard(self._on_upload), names="value")
 
@@ -176,7 +184,8 @@ class AssessmentApp(w.VBox):  # type: ignore[misc]
         export_box = w.VBox([
             w.HTML("<h2>Export and import</h2><p class='ub-help'>Downloads are made in your "
                    "browser; nothing is saved on the server.</p>"),
-            self.assessor, self.note, self.downloads, self.upload, self.import_status])
+            self.assessor, self.note, self.encounter, self.author, self.downloads, self.upload,
+            self.import_status])
         export_box.add_class("ub-export")
         side = w.VBox([w.HTML("<h2 id='ub-result'>Result</h2>"), self.banner,
                        self.reset_button, self.results, export_box])
@@ -307,7 +316,8 @@ class AssessmentApp(w.VBox):  # type: ignore[misc]
     def reset(self) -> None:
         self._bulk = True
         try:
-            for field in (self.note, self.assessor, self.patient_id, self.age):
+            for field in (self.note, self.assessor, self.patient_id, self.encounter, self.author,
+                          self.age):
                 field.value = ""
             self.sex.value = ""
         finally:
@@ -411,7 +421,9 @@ class AssessmentApp(w.VBox):  # type: ignore[misc]
         RiskAssessment that references it; the patient identifier becomes their subject."""
         assert self.assessment is not None
         return export.assessment_bundle(self.assessment, self.kb, when=when, **self._who(),
-                                        patient=self.patient_id.value.strip() or None)
+                                        patient=self.patient_id.value.strip() or None,
+                                        encounter=self.encounter.value.strip() or None,
+                                        author=self.author.value.strip() or None)
 
     def _refresh_downloads(self, when: datetime | None = None) -> None:
         if self.assessment is None:
