@@ -853,22 +853,31 @@ def _local_parts(batches: Iterator[tuple[int, pa.Table]], plan: Plan, keep: Sequ
                  ) -> Iterator[tuple[int, pa.Table]]:
     """Batches triaged in a second thread while the next one is read and the last written
     (Arrow and numpy release the interpreter lock), yielded in file order."""
-    from concurrent.futures import Future, ThreadPoolExecutor
+    from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cohort") as pool:
-        window: deque[tuple[int, Future[pa.Table]]] = deque()
-        try:
-            for offset, batch in batches:
-                window.append((offset, pool.submit(triage_table, batch, plan, keep, offset)))
-                if len(window) > 1:
-                    o, future = window.popleft()
-                    yield o, future.result()
-            while window:
+        yield from _in_order(batches, lambda b, o: pool.submit(triage_table, b, plan, keep, o),
+                             ahead=1)
+
+
+def _in_order(batches: Iterator[tuple[int, pa.Table]], submit: Any, ahead: int
+              ) -> Iterator[tuple[int, pa.Table]]:
+    """Results of `submit(batch, offset)` (a future) in file order, with at most `ahead`
+    batches submitted beyond the one being waited for; on an error or an early stop nothing
+    is left running."""
+    window: deque[tuple[int, Any]] = deque()
+    try:
+        for offset, batch in batches:
+            window.append((offset, submit(batch, offset)))
+            if len(window) > ahead:
                 o, future = window.popleft()
                 yield o, future.result()
-        finally:
-            for _, future in window:  # an error or an early stop: nothing left running
-                future.cancel()
+        while window:
+            o, future = window.popleft()
+            yield o, future.result()
+    finally:
+        for _, future in window:
+            future.cancel()
 
 
 #: Batches in flight per Dask worker: enough to keep each busy, few enough to bound memory.
@@ -897,16 +906,10 @@ def _dask_parts(batches: Iterator[tuple[int, pa.Table]], plan: Plan, keep: Seque
     try:
         workers = max(len(client.scheduler_info().get("workers", {})), 1)
         shared = client.scatter(plan, broadcast=True)  # type: ignore[no-untyped-call]
-        window: deque[tuple[int, Any]] = deque()
-        for offset, batch in batches:
-            window.append((offset, client.submit(
-                triage_table, batch, shared, list(keep), offset, pure=False)))
-            if len(window) >= IN_FLIGHT * workers:
-                o, future = window.popleft()
-                yield o, future.result()
-        while window:
-            o, future = window.popleft()
-            yield o, future.result()
+        yield from _in_order(
+            batches, lambda b, o: client.submit(triage_table, b, shared, list(keep), o,
+                                                pure=False),
+            ahead=IN_FLIGHT * workers - 1)
     finally:
         client.close()  # type: ignore[no-untyped-call]
         if cluster is not None:
