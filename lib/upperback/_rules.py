@@ -143,12 +143,6 @@ def age_interval(plan: RulePlan, answers: Mapping[str, bool], age: int | None) -
     return lo, hi
 
 
-def prior_for(kb: m.KnowledgeBase, condition_id: str, lo: int, hi: int) -> m.ConditionPrior:
-    """The narrowest age band of the condition that contains [lo, hi] (the all-ages row is
-    guaranteed by validation)."""
-    return priors_for(kb, lo, hi)[condition_id]
-
-
 _PRIORS: WeakKeyDictionary[m.KnowledgeBase, dict[tuple[int, int], dict[str, m.ConditionPrior]]] = (
     WeakKeyDictionary())
 
@@ -203,11 +197,14 @@ def log_odds(kb: m.KnowledgeBase, plan: RulePlan, answers: Mapping[str, bool],
     ratio of every answered linked finding (unanswered findings leave the odds alone)."""
     lo, hi = age_interval(plan, answers, age)
     out = list(prior_logits(plan, lo, hi))
-    # walk the answers, not every link: a checklist answers a fraction of the findings
+    # checklist order, whatever order the answers came in: the sums (floating point) and so
+    # the ranking must not depend on it
     links = plan.finding_links
-    for fid, v in answers.items():
-        for ci, lpos, lneg in links.get(fid, ()):
-            out[ci] += lpos if v else lneg
+    for fid in plan.finding_ids:
+        v = answers.get(fid)
+        if v is not None:
+            for ci, lpos, lneg in links.get(fid, ()):
+                out[ci] += lpos if v else lneg
     return out
 
 
