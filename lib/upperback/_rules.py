@@ -148,47 +148,43 @@ _PRIORS: WeakKeyDictionary[m.KnowledgeBase, dict[tuple[int, int], dict[str, m.Co
 
 
 def priors_for(kb: m.KnowledgeBase, lo: int, hi: int) -> Mapping[str, m.ConditionPrior]:
-    """Every condition's prior for the age interval [lo, hi] (cached per interval)."""
+    """Every condition's prior row for the age interval [lo, hi]: the rows `prior_logits` uses,
+    for showing (cached per interval)."""
     cache = _PRIORS.setdefault(kb, {})
     got = cache.get((lo, hi))
     if got is None:
-        best: dict[str, m.ConditionPrior] = {}
-        for p in kb.priors:
-            if p.age_min <= lo and hi <= p.age_max:
-                b = best.get(p.condition_id)
-                if b is None or (p.age_max - p.age_min, p.age_min) < (b.age_max - b.age_min,
-                                                                      b.age_min):
-                    best[p.condition_id] = p
-        for p in kb.priors:  # a broken table (no all-ages row; validation reports it)
-            b = best.get(p.condition_id)
-            if b is None:
-                best[p.condition_id] = p
-        for cid in kb.conditions:
-            best.setdefault(cid, m.ConditionPrior(cid, *m.AGE_RANGE, 1e-9, "expert_estimate",
-                                                  kb.conditions[cid].source_id,
-                                                  "missing: validation reports it"))
-        got = cache[(lo, hi)] = best
+        plan = compile_plan(kb)
+        got = cache[(lo, hi)] = {}
+        for ci, i in enumerate(_bands(plan, lo, hi)):
+            cid = plan.conditions[ci]
+            got[cid] = kb.priors[i] if i is not None else m.ConditionPrior(
+                cid, *m.AGE_RANGE, 1e-9, "expert_estimate", kb.conditions[cid].source_id,
+                "missing: validation reports it")
     return got
 
 
 def prior_logits(plan: RulePlan, lo: int, hi: int) -> list[float]:
-    """Log-odds of each condition's prior (plan order) for ages [lo, hi]: the narrowest band
-    that contains the interval."""
+    """Log-odds of each condition's prior (plan order) for ages [lo, hi]."""
     got = plan.prior_cache.get((lo, hi))
     if got is None:
-        best: dict[int, tuple[int, int, float]] = {}
-        for ci, a, b, x in plan.priors:
-            if a <= lo and hi <= b and (ci not in best or (b - a, a) < best[ci][:2]):
-                best[ci] = (b - a, a, x)
-        if len(best) < len(plan.conditions):
-            # only while validating a broken table (a condition without its all-ages row,
-            # which validation reports): fall back to the widest band, else probability 0
-            for ci, a, b, x in plan.priors:
-                if ci not in best or (b - a) > best[ci][0]:
-                    best.setdefault(ci, (b - a, a, x))
-        got = plan.prior_cache[(lo, hi)] = [best[ci][2] if ci in best else -math.inf
-                                            for ci in range(len(plan.conditions))]
+        got = plan.prior_cache[(lo, hi)] = [plan.priors[i][3] if i is not None else -math.inf
+                                            for i in _bands(plan, lo, hi)]
     return got
+
+
+def _bands(plan: RulePlan, lo: int, hi: int) -> list[int | None]:
+    """Per condition, the position in `plan.priors` (= `kb.priors`) of the narrowest age band
+    that contains [lo, hi]. Only a broken table (a condition without its all-ages row, which
+    validation reports) falls back to the condition's widest band, or to None."""
+    best: dict[int, tuple[int, int, int]] = {}
+    widest: dict[int, tuple[int, int]] = {}
+    for i, (ci, a, b, _) in enumerate(plan.priors):
+        if a <= lo and hi <= b and (ci not in best or (b - a, a) < best[ci][:2]):
+            best[ci] = (b - a, a, i)
+        if ci not in widest or b - a > widest[ci][0]:
+            widest[ci] = (b - a, i)
+    return [best[ci][2] if ci in best else widest[ci][1] if ci in widest else None
+            for ci in range(len(plan.conditions))]
 
 
 def log_odds(kb: m.KnowledgeBase, plan: RulePlan, answers: Mapping[str, bool],
