@@ -48,10 +48,11 @@ def test_every_panel_builds_on_the_kit(builder: Any, kb: KnowledgeBase) -> None:
 def test_banner_ends_with_the_kit_footer(kb: KnowledgeBase) -> None:
     panel = tw.banner(kb)
     assert "ub-teaching-banner" in panel._dom_classes
-    footer = find(panel, "ub-footer-box").value
-    assert upperback.DISCLAIMER in footer
-    assert kb.version in footer
-    assert "Teaching material." in html(panel)
+    banner = find(panel, "ub-teaching-banner-box").value
+    assert "Teaching material." in banner
+    assert banner.endswith(_render.footer_html(kb) + "</div>")  # the kit's footer, in the frame
+    assert upperback.DISCLAIMER in banner
+    assert kb.version in banner
 
 
 def test_teaching_words_come_from_the_kit() -> None:

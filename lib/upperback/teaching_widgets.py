@@ -23,6 +23,7 @@ from typing import Any
 
 import ipywidgets as w
 import traitlets
+from markupsafe import Markup
 
 from . import _model as m
 from . import _render, course, lookup, quiz
@@ -134,9 +135,10 @@ class Chart(w.HTML):  # type: ignore[misc]
 @_builder
 def banner(kb: m.KnowledgeBase) -> w.Widget:
     """The top of every teaching page: teaching material, then the kit's footer (decision
-    support, not a diagnosis, and the knowledge-base version)."""
-    return _panel(_content(_html("banner"), "ub-teaching-intro-box"), kit.footer(kb),
-                  css="ub-teaching-banner")
+    support, not a diagnosis, and the knowledge-base version), in one frame that a handout
+    keeps too (its static copy drops the widgets' classes, not the HTML's)."""
+    return _panel(_content(_html("banner", Markup(_render.footer_html(kb))),
+                           "ub-teaching-banner-box"), css="ub-teaching-banner")
 
 
 # --- Notebook 1: red flags ----------------------------------------------------------------------
