@@ -11,7 +11,7 @@ import pytest
 
 import upperback
 from conftest import find, walk
-from upperback import KnowledgeBase, quiz
+from upperback import KnowledgeBase, lookup, quiz
 from upperback import teaching_widgets as tw
 
 
@@ -231,7 +231,7 @@ def test_heatmap_follows_filters(kb: KnowledgeBase) -> None:
     condition = find(panel, "ub-heat-condition")
     assert list(condition.options) == [("Heart attack (myocardial infarction)", "heart_attack")]
     details = find(panel, "ub-heat-details").value
-    for link in quiz.condition_links(kb, "heart_attack"):
+    for link in lookup.findings_of(kb, "heart_attack"):
         assert link.note in details
 
 
@@ -247,13 +247,13 @@ def test_test_explorer_lists_the_tests_for_a_cause(kb: KnowledgeBase) -> None:
     panel = tw.test_explorer(kb)
     find(panel, "ub-tests-pick").value = "kidney_stones"
     html = find(panel, "ub-tests-answer").value
-    for x in quiz.tests_for(kb, "kidney_stones"):
+    for x in lookup.tests_of(kb, "kidney_stones"):
         assert x.reason in html
 
 
 def test_ladder_table_in_ladder_order(kb: KnowledgeBase) -> None:
     html = find(tw.treatment_ladder(kb), "ub-ladder-table").value
-    positions = [html.index(t.name) for t in quiz.treatment_ladder(kb)]
+    positions = [html.index(t.name) for t in lookup.treatment_ladder(kb)]
     assert positions == sorted(positions)
     assert is_png(find(tw.treatment_ladder(kb), "ub-ladder-chart").value)
 

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import ipywidgets as w
 
 from . import _model as m
-from . import course, quiz
+from . import course, lookup, quiz
 from ._config import emergency_number
 from ._errors import UpperbackError
 from ._loader import load_knowledge_base
@@ -302,7 +302,7 @@ def causes_overview(kb: m.KnowledgeBase) -> w.Widget:
         if group in quiz.WARNING_GROUPS:
             linked = {x.finding_id for x in kb.condition_findings
                       if kb.conditions[x.condition_id].group == group}
-            rules = [r for r in kb.rules.values()
+            rules = [r for r in lookup.rules_in_order(kb)
                      if quiz.sends_to_hospital(r.urgency) and linked & set(r.findings)]
             if rules:
                 extra = ("<p><b>Never treat this as back pain.</b> These rules catch it: "
@@ -401,7 +401,7 @@ def finding_cause_explorer(kb: m.KnowledgeBase) -> w.Widget:
             f"<td>{x.lr_positive:g}</td><td>{x.lr_negative:g}</td>"
             f"<td>{_e(x.basis.replace('_', ' '))}</td><td>{_e(x.note)}</td>"
             f"<td class='ub-src'>{_e(quiz.cite(kb, x.source_id))}</td></tr>"
-            for x in quiz.condition_links(kb, cid))
+            for x in lookup.findings_of(kb, cid))
         details.value = (f"{_CSS}<div class='ub-box ub-note'><b>{_e(c.name)}</b>: "
                          f"{_e(c.description)}<table class='ub-table'><tr><th>Finding</th>"
                          "<th>LR+ (yes)</th><th>LR\u2212 (no)</th><th>Basis</th><th>Why</th>"
@@ -549,7 +549,7 @@ def test_explorer(kb: m.KnowledgeBase) -> w.Widget:
 
     @_guarded(error)
     def show(_: Any = None) -> None:
-        links = quiz.tests_for(kb, pick.value)
+        links = lookup.tests_of(kb, pick.value)
         base = [t for t in kb.tests.values() if t.baseline]
         rows = "".join(
             f"<tr><td>{_e(kb.tests[x.test_id].name)}</td><td>{_e(kb.tests[x.test_id].category)}"
@@ -606,7 +606,7 @@ def ladder_chart_png(kb: m.KnowledgeBase) -> bytes:
     """Treatments from least (top) to most invasive, coloured by how they are obtained."""
     from matplotlib.figure import Figure
 
-    ladder = quiz.treatment_ladder(kb)
+    ladder = lookup.treatment_ladder(kb)
     colour = {"self_care": "#66a61e", "otc": "#1b9e77", "prescription": "#7570b3",
               "clinician": "#d95f02"}
     fig = Figure(figsize=(8, 0.42 * len(ladder) + 1.6), layout="constrained")
@@ -647,7 +647,7 @@ def treatment_ladder(kb: m.KnowledgeBase) -> w.Widget:
         + (f"<br><i>Caution: {_e(t.evidence_note)}</i> <span class='ub-src'>"
            f"({_e(quiz.cite(kb, t.evidence_source_id))})</span>" if t.evidence_note else "")
         + f"</td>{contra(t)}<td class='ub-src'>{_e(quiz.cite(kb, t.source_id))}</td></tr>"
-        for t in quiz.treatment_ladder(kb))
+        for t in lookup.treatment_ladder(kb))
     table = w.HTML(f"{_CSS}<table class='ub-table'><tr><th>Treatment</th><th>Invasiveness</th>"
                    f"<th>Obtained</th><th>What it does</th><th>Do not offer when</th>"
                    f"<th>Source</th></tr>{rows}</table>")
@@ -910,9 +910,9 @@ def must_not_miss_overview(kb: m.KnowledgeBase) -> w.Widget:
     for c in conds:
         links = "".join(f"<li>{_e(kb.findings[x.finding_id].label.rstrip('?'))}: {_e(x.note)} "
                         f"<span class='ub-src'>({_e(quiz.cite(kb, x.source_id))})</span></li>"
-                        for x in quiz.condition_links(kb, c.condition_id)[:4])
+                        for x in lookup.findings_of(kb, c.condition_id)[:4])
         tests = ", ".join(_e(kb.tests[x.test_id].name)
-                          for x in quiz.tests_for(kb, c.condition_id))
+                          for x in lookup.tests_of(kb, c.condition_id))
         parts.append(
             f"<div class='ub-box ub-warn ub-mnm-{_e(c.condition_id)}'><h4>{_e(c.name)}</h4>"
             f"<p>{_e(c.description)}"
