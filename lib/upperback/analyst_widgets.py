@@ -11,7 +11,6 @@ import os
 import re
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,21 +45,6 @@ def _note(kind: str, text: str) -> str:
 
 def _head(title: str, version: str) -> str:
     return _html("head", title, version)
-
-
-@dataclass(frozen=True)
-class _Version:
-    """What the kit's footer reads of a knowledge base: these screens show a folder's version
-    without loading it (an analyst opens a broken folder to mend it)."""
-
-    version: str
-
-
-def _footer(version: str) -> w.HTML:
-    """The kit's footer (decision support, not a diagnosis; the knowledge-base version)."""
-    box = w.HTML(kit.render("footer.html.j2", kb=_Version(version)))
-    box.add_class("ub-footer-box")
-    return box
 
 
 def _app(children: Sequence[w.Widget], *classes: str) -> w.VBox:
@@ -109,7 +93,7 @@ class Unavailable:
         self.message = message
         banner = kit.error_banner()
         kit.show_error(banner, message)
-        self.widget = _app([w.HTML(_head(title, "unreadable")), banner, _footer("unreadable")])
+        self.widget = _app([w.HTML(_head(title, "unreadable")), banner, kit.footer("unreadable")])
 
 
 def _unreadable(exc: Exception) -> str:
@@ -140,7 +124,7 @@ class EditorApp:
         self.message = kit.error_banner().add_class("ub-message")
         guard = kit.guard(self.message, hint=EDITOR_HINT)
         self.header = w.HTML(_head("Knowledge-base editor", self.copy.version))
-        self.footer = _footer(self.copy.version)
+        self.footer = kit.footer(self.copy.version)
         self.table = w.Dropdown(options=self.copy.tables(), description="Table")
         # The frame shown; read this, not `grid.data` (whose getter uses a pandas deprecation).
         self.frame = self._frame()
@@ -265,7 +249,7 @@ class EditorApp:
         if ok:
             self.copy.reset()
             self.header.value = _head("Knowledge-base editor", self.copy.version)
-            self.footer.value = _footer(self.copy.version).value
+            self.footer.value = kit.footer(self.copy.version).value
             self._show_table()
             self._refresh_backups()
 
@@ -318,7 +302,7 @@ class DictionaryApp:
         version = folder_version(self.folder)
         self.message = kit.error_banner().add_class("ub-message")
         self.header = w.HTML(_head("Data dictionary", version))
-        self.footer = _footer(version)
+        self.footer = kit.footer(version)
         self.table = w.Dropdown(options=[(f"{t.title} ({t.path})", n)
                                          for n, t in self.spec.tables.items()],
                                 description="Table")
@@ -360,7 +344,7 @@ class ImpactApp:
         self.message = kit.error_banner().add_class("ub-message")
         self.header = w.HTML(_head("Impact of a knowledge-base change",
                                    f"{published} (published)"))
-        self.footer = _footer(published)
+        self.footer = kit.footer(published)
         self.old = w.Text(str(old or data), description="Old folder")
         self.new = w.Text(str(new or data), description="New folder")
         self.cohort = w.Text(str(cohort or ""), description="Cohort file",
