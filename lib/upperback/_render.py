@@ -348,9 +348,11 @@ def answers_html(a: Assessment, kb: KnowledgeBase, face: Face = REPORT) -> str:
     return _macro("answers", a, kb, face)
 
 
-def footer_html(kb: KnowledgeBase) -> str:
-    """The footer of every screen: decision support, not a diagnosis, and the KB version."""
-    return render("footer.html.j2", kb=kb)
+def footer_html(kb: KnowledgeBase | str) -> str:
+    """The footer of every screen: decision support, not a diagnosis, and the KB version.
+    Takes the knowledge base or only its version (the analyst screens show a folder they do
+    not load: it may be broken, and they are there to mend it)."""
+    return render("footer.html.j2", version=kb if isinstance(kb, str) else kb.version)
 
 
 def report_html(
