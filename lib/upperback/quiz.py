@@ -15,6 +15,7 @@ from . import _model as m
 from ._citation import citation
 from ._engine import LEADING_CAUSES, Assessment, assess
 from ._errors import AnswerError, KnowledgeBaseError, Problem
+from ._render import word
 from .lookup import contraindications_of, findings_of, rules_in_order, treatment_ladder
 
 #: Cause families in teaching order; the heart-attack warning comes last, set apart.
@@ -22,39 +23,21 @@ GROUPS: tuple[str, ...] = (
     "mechanical", "degenerative", "structural", "systemic_organ", "infection", "pregnancy",
     "vascular", "cardiac",
 )
-GROUP_LABELS: Mapping[str, str] = MappingProxyType({
-    "mechanical": "Mechanical (muscles, ligaments, posture)",
-    "degenerative": "Degenerative (wear of discs and joints)",
-    "structural": "Structural (fractures and deformities)",
-    "systemic_organ": "Systemic and organ causes",
-    "infection": "Infections",
-    "pregnancy": "Pregnancy",
-    "vascular": "Blood-vessel emergencies",
-    "cardiac": "Heart-attack warning",
-})
 #: Groups shown apart, as warnings: never to be treated as back pain.
 WARNING_GROUPS: tuple[str, ...] = ("vascular", "cardiac")
-#: Teaching wording, deliberately not `widgets._common.URGENCY_WORDS` ("See a provider",
-#: "Incomplete"): learners pick these as quiz answers and read them inside sentences, so each
-#: says what to do (or why no decision is possible yet). Kept here too because this module is
-#: pure and must not import the ipywidgets dashboards. The levels themselves come from
-#: `_model.URGENCIES` (see `urgency_label`); a level without wording here reads as its id.
-URGENCY_LABELS: Mapping[str, str] = MappingProxyType({
-    "ambulance": "Call an ambulance now",
-    "emergency": "Emergency department now",
-    "urgent": "Seen by a clinician today",
-    "see_provider": "See a healthcare provider within days",
-    "incomplete": "Cannot decide yet: red-flag questions unanswered",
-    "self_care": "Self-care at home",
-})
 #: Points for naming the engine's urgency in the case quiz (each expected cause is worth one).
 URGENCY_POINTS = 2
 
 
-
 def urgency_label(urgency: str) -> str:
-    """The teaching wording of an urgency level (its id, spaced, when no wording exists)."""
-    return URGENCY_LABELS.get(urgency, urgency.replace("_", " ").capitalize())
+    """The teaching wording of an urgency level, from the faces kit's one wording map
+    (`_render.TEACHING_URGENCY_WORDS`: sentences a learner can pick; words when unmapped)."""
+    return word("teaching_urgency", urgency)
+
+
+def group_label(group: str) -> str:
+    """The teaching name of a family of causes (`_render.TEACHING_GROUP_WORDS`)."""
+    return word("teaching_group", group)
 
 
 def urgencies() -> tuple[str, ...]:
@@ -406,7 +389,8 @@ def check_drill(item: DrillItem, send_to_er: bool, kb: m.KnowledgeBase) -> Drill
     correct = send_to_er == item.send_to_er
     where = urgency_label(item.urgency).lower()
     if item.send_to_er:
-        verdict = (f"Yes: this patient needs {where}." if correct else
+        # "needs call an ambulance now" read badly: the level is quoted, as in the No branch
+        verdict = (f"Yes: the emergency room. The engine says: {where}." if correct else
                    f"This one is an emergency ({where}): the findings below meet a rule.")
     else:
         screened = f"With every other red-flag question answered no, the engine says: {where}."
@@ -837,7 +821,7 @@ def _causes_checks(kb: m.KnowledgeBase) -> list[SelfCheck]:
         groups = [g for g, _ in causes_by_group(kb)]
         out.append(SelfCheck(
             f"group:{cid}", f"Which family of causes does {c.name.lower()} belong to?",
-            _mix(cid, [(GROUP_LABELS.get(g, g), g) for g in groups]), c.group,
+            _mix(cid, [(group_label(g), g) for g in groups]), c.group,
             f"{c.name}: {c.description}", cite(kb, c.source_id)))
     return out
 
