@@ -14,7 +14,7 @@ from playwright.sync_api import Page, expect
 import upperback
 from upperback import URGENCIES
 
-from .test_clinician_a11y import axe_violations
+from .pagekit import axe_violations
 
 pytestmark = pytest.mark.browser
 Opener = Callable[[str], Page]

@@ -5,9 +5,7 @@ whole report, and a lost kernel is said at once with the answers kept in the bro
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -15,11 +13,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from .pagekit import axe_violations, kill_kernel
+
 pytestmark = pytest.mark.browser
 ASSESSMENT = "clinician/assessment.ipynb"
 DASHBOARDS = [ASSESSMENT, "clinician/conditions.ipynb", "clinician/treatments.ipynb"]
 Opener = Callable[[str], Page]
-AXE = Path(__file__).with_name("node_modules") / "axe-core" / "axe.min.js"
 
 
 def ready(page: Page) -> None:
@@ -29,19 +28,6 @@ def ready(page: Page) -> None:
 
 def urgency(page: Page) -> str:
     return page.locator(".ub-summary .ub-banner").get_attribute("data-urgency") or ""
-
-
-def axe_violations(page: Page) -> list[dict[str, object]]:
-    if not AXE.exists():
-        pytest.fail(f"axe-core is missing: run `npm ci --prefix {AXE.parents[2]}`")
-    page.add_script_tag(path=str(AXE))
-    result: list[dict[str, object]] = page.evaluate(
-        """async () => {
-          const r = await axe.run(document, {resultTypes: ['violations']});
-          return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
-            nodes: v.nodes.slice(0, 5).map(n => n.target.join(' '))}));
-        }""")
-    return result
 
 
 @pytest.mark.parametrize("notebook", DASHBOARDS)
@@ -138,23 +124,6 @@ def test_print_gives_the_whole_report(open_notebook: Opener, tmp_path: Path) -> 
     assert pages >= 3, "the printout is clipped to one page"
 
 
-def _kill_kernel(page: Page) -> None:
-    kernel_id = page.evaluate(
-        "JSON.parse(document.getElementById('jupyter-config-data').textContent).kernelId")
-    killed = 0
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            cmd = (proc / "cmdline").read_bytes().decode(errors="ignore")
-        except OSError:
-            continue
-        if kernel_id in cmd and "ipykernel" in cmd:
-            os.kill(int(proc.name), signal.SIGKILL)
-            killed += 1
-    assert killed == 1, f"kernel {kernel_id} not found"
-
-
 def test_lost_kernel_is_said_within_two_seconds_and_answers_come_back(
         open_notebook: Opener) -> None:
     page = open_notebook(ASSESSMENT)
@@ -164,7 +133,7 @@ def test_lost_kernel_is_said_within_two_seconds_and_answers_come_back(
     page.locator(".ub-note textarea").fill("kept in the browser")
     page.wait_for_function("""() => (sessionStorage.getItem('upperback:state:' + location.pathname)
         || '').includes('kept in the browser')""")
-    _kill_kernel(page)
+    kill_kernel(page)
     start = time.monotonic()
     expect(page.locator(".ub-offline")).to_be_visible(timeout=2_000)
     assert time.monotonic() - start < 2.0

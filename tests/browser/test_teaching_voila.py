@@ -9,7 +9,6 @@ import io
 import json
 import re
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -17,24 +16,12 @@ from playwright.sync_api import Page, expect
 import upperback
 from upperback import course, quiz
 
+from .pagekit import axe_violations, kill_kernel
+
 pytestmark = pytest.mark.browser
 
-AXE = Path(__file__).with_name("node_modules") / "axe-core" / "axe.min.js"
 PAGES = [f"teaching/{course.COURSE_PAGE}", *(f"teaching/{x.notebook}" for x in course.LESSONS),
          "teacher/answer-key.ipynb"]
-
-
-def axe_violations(page: Page) -> list[dict[str, object]]:
-    if not AXE.exists():
-        pytest.fail(f"axe-core is missing: run `npm ci --prefix {AXE.parent}`")
-    page.add_script_tag(path=str(AXE))
-    result: list[dict[str, object]] = page.evaluate(
-        """async () => {
-          const r = await axe.run(document, {resultTypes: ['violations']});
-          return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
-            nodes: v.nodes.slice(0, 5).map(n => n.target.join(' '))}));
-        }""")
-    return result
 
 
 @pytest.mark.parametrize("notebook", PAGES)
@@ -115,3 +102,21 @@ def test_a_lesson_prints_in_full(open_notebook: Callable[[str], Page]) -> None:
     pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
     assert pages > 1, "printing clipped the lesson to one page"
     assert page.locator(".ub-drill-yes").is_hidden()  # buttons do nothing on paper
+
+
+def test_a_lost_kernel_disables_every_panel_of_a_lesson(
+        open_notebook: Callable[[str], Page]) -> None:
+    """A lesson is several panels (several apps): a lost kernel is said once, at the top, and
+    no panel still looks as if it answered."""
+    page = open_notebook(f"teaching/{course.LESSONS[0].notebook}")
+    expect(page.locator(".ub-drill-prompt")).to_be_visible(timeout=60_000)
+    panels = page.locator(".ub-app")
+    assert panels.count() > 1
+    kill_kernel(page)
+    expect(page.locator(".ub-offline")).to_be_visible(timeout=2_000)
+    expect(page.locator(".ub-offline")).to_have_count(1)
+    expect(page.locator(".ub-offline")).to_contain_text("out of date")
+    expect(page.locator(".ub-drill-yes")).to_be_disabled()
+    enabled = page.locator(".ub-app button:not([disabled]):not(.ub-reconnect)")
+    expect(enabled).to_have_count(0)
+    expect(page.locator(".ub-app.ub-disconnected")).to_have_count(panels.count())

@@ -61,12 +61,13 @@
   });
   window.WebSocket = WatchedWebSocket;
 
-  function app() { return document.querySelector('.ub-app'); }
+  // A dashboard is one app; a lesson is several panels, each its own app.
+  function apps() { return document.querySelectorAll('.ub-app'); }
 
   function lost(why) {
     if (state.lost || state.reloading) { return; }
     state.lost = true;
-    var root = app();
+    var root = apps()[0];
     var box = document.createElement('div');
     box.className = 'ub-offline';
     box.setAttribute('role', 'alert');
@@ -84,10 +85,12 @@
     });
     box.appendChild(again);
     if (root) {
-      root.classList.add('ub-disconnected');
       root.insertBefore(box, root.firstChild);
-      root.querySelectorAll('button, input, select, textarea').forEach(function (el) {
-        if (!el.classList.contains('ub-reconnect')) { el.disabled = true; }
+      apps().forEach(function (one) {
+        one.classList.add('ub-disconnected');
+        one.querySelectorAll('button, input, select, textarea').forEach(function (el) {
+          if (!el.classList.contains('ub-reconnect')) { el.disabled = true; }
+        });
       });
     } else {
       document.body.insertBefore(box, document.body.firstChild);
@@ -210,11 +213,12 @@
     if (main && !main.hasAttribute('role')) {
       main.setAttribute('role', 'main');
     }
-    var root = app();
-    if (!root) { return; }
-    dress(root);
-    restore(root);
-    keep(root);
+    if (!apps().length) { return; }
+    dress(document);
+    // the app that holds the restore field and the state is the one that keeps answers
+    var field = document.querySelector('.ub-restore');
+    var keeper = field && field.closest('.ub-app');
+    if (keeper) { restore(keeper); keep(keeper); }
   }
   function schedule() {
     if (!pending) { pending = true; window.requestAnimationFrame(update); }
