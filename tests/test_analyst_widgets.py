@@ -129,14 +129,19 @@ def test_editor_history_follows_the_published_folder(data_copy: Path) -> None:
         a.copy.close()
 
 
-def test_protected_downgrade_needs_the_signoff_field(app, data_copy: Path) -> None:  # type: ignore[no-untyped-def]
-    before = (data_copy / "triage_rules.csv").read_bytes()
+def _downgrade_cancer_balance(app) -> None:  # type: ignore[no-untyped-def]
+    """In the editor's grid: lower a protected rule and its safety case to `LOWER`."""
     app.table.value = "triage_rules"
     row = list(app.frame["rule_id"]).index("em_cancer_balance")
     app.grid.set_cell_value_by_index("urgency", row, LOWER)
     app.table.value = "safety_cases"
     row = list(app.frame["case_id"]).index("case_em_cancer_balance")
     app.grid.set_cell_value_by_index("min_urgency", row, LOWER)
+
+
+def test_protected_downgrade_needs_the_signoff_field(app, data_copy: Path) -> None:  # type: ignore[no-untyped-def]
+    before = (data_copy / "triage_rules.csv").read_bytes()
+    _downgrade_cancer_balance(app)
     app.impact_button.click()
     assert "NEEDS CLINICAL SIGN-OFF" in app.impact_view.value
     assert "case case_em_cancer_balance" in app.impact_view.value  # its urgency drops
@@ -155,12 +160,7 @@ RAW_URGENCY = re.compile(rf"\b({'|'.join(URGENCIES)})\b")
 
 
 def test_impact_speaks_of_urgencies_in_words(app) -> None:  # type: ignore[no-untyped-def]
-    app.table.value = "triage_rules"
-    row = list(app.frame["rule_id"]).index("em_cancer_balance")
-    app.grid.set_cell_value_by_index("urgency", row, LOWER)
-    app.table.value = "safety_cases"
-    row = list(app.frame["case_id"]).index("case_em_cancer_balance")
-    app.grid.set_cell_value_by_index("min_urgency", row, LOWER)
+    _downgrade_cancer_balance(app)
     app.impact_button.click()
     shown = app.impact_view.value
     assert "DOWNGRADE" in shown  # said in words, the colour only repeats it

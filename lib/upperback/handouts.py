@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -198,8 +198,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="folder for the handouts (default: handouts/)")
     parser.add_argument("--no-pdf", action="store_true", help="HTML only")
     args = parser.parse_args(argv)
+    return report(lambda: build(
+        args.out, pdf=not args.no_pdf and shutil.which(str(CHROMIUM)) is not None))
+
+
+def report(make: Callable[[], Sequence[Path]]) -> int:
+    """Run a build for the command line: the files it made, one per line, and exit status 0;
+    or the error's message (it says what to do) and 1, never a traceback."""
     try:
-        made = build(args.out, pdf=not args.no_pdf and shutil.which(str(CHROMIUM)) is not None)
+        made = make()
     except UpperbackError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -13,17 +13,16 @@ from __future__ import annotations
 import argparse
 import re
 import shutil
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ._errors import UpperbackError
 from .handouts import (
     PRINT_CSS,
     ROOT,
     TEACHING,
     HandoutError,
     execute_static,
+    report,
     strip_remote,
     write_page,
 )
@@ -115,14 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("notebooks", nargs="*", type=Path,
                         help="only these notebooks (default: the course page and every lesson)")
     args = parser.parse_args(argv)
-    try:
-        made = build(args.out, args.notebooks or None, args.reveal)
-    except UpperbackError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    for p in made:
-        print(p)
-    return 0
+    return report(lambda: build(args.out, args.notebooks or None, args.reveal))
 
 
 if __name__ == "__main__":
