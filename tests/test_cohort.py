@@ -304,6 +304,44 @@ def test_gzipped_csv_in_and_out(kb: KnowledgeBase, tmp_path: Path) -> None:
         triage_file(packed, tmp_path / "d.csv", kb)
 
 
+@pytest.mark.parametrize("piece_blocks", [1, 8])  # lines longer than a piece, several a piece
+@pytest.mark.parametrize("last_newline", [True, False])
+@pytest.mark.parametrize("name", ["in.csv", "in.csv.gz"])
+def test_pieces_cut_at_line_ends(kb: KnowledgeBase, tmp_path: Path,
+                                 monkeypatch: pytest.MonkeyPatch, piece_blocks: int,
+                                 last_newline: bool, name: str) -> None:
+    """The CSV is parsed in line-aligned pieces: every byte once, in order."""
+    monkeypatch.setattr(cohort_module, "BLOCK_BYTES", 64)
+    monkeypatch.setattr(cohort_module, "PIECE_BLOCKS", piece_blocks)
+    text = synthetic_cohort(60, 10, kb).to_csv(index=False).encode()
+    text = text if last_newline else text.rstrip(b"\n")
+    src = tmp_path / name
+    src.write_bytes(gzip.compress(text) if name.endswith(".gz") else text)
+    pieces = [bytes(piece) for piece, _ in cohort_module._pieces(src)]
+    assert b"".join(pieces) == text
+    assert len(pieces) > 10
+    assert all(p.endswith(b"\n") and b"\n" in p for p in pieces[:-1])
+
+
+@pytest.mark.parametrize("name", ["in.csv", "in.csv.gz"])
+def test_many_pieces_give_every_row_once(kb: KnowledgeBase, tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    monkeypatch.setattr(cohort_module, "BLOCK_BYTES", 2048)  # above the header's length
+    monkeypatch.setattr(cohort_module, "PIECE_BLOCKS", 1)  # about a dozen rows a piece
+    frame = synthetic_cohort(120, 10, kb)
+    text = frame.to_csv(index=False).encode()
+    src = tmp_path / name
+    src.write_bytes(gzip.compress(text) if name.endswith(".gz") else text)
+    ticks: list[Tick] = []
+    summary = triage_file(src, tmp_path / "out.csv", kb, chunk_rows=50, progress=ticks.append)
+    out = pd.read_csv(tmp_path / "out.csv", dtype=str, keep_default_na=False)
+    assert summary.rows == 120
+    assert list(out["patient_id"]) == list(frame["patient_id"])
+    assert rows_of(out) == rows_of(triage_frame(frame, plan_for(kb)))
+    assert [t.rows for t in ticks] == [50, 100, 120]
+    assert ticks[-1].done == ticks[-1].total == src.stat().st_size
+
+
 def _age_ids(kb: KnowledgeBase) -> list[str]:
     return sorted(f for f, x in kb.findings.items() if x.min_age is not None)
 

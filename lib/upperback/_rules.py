@@ -372,12 +372,15 @@ def _column_log_odds(plan: RulePlan, n: int, yes: Sequence[npt.NDArray[np.bool_]
     present = np.flatnonzero(np.bincount(key, minlength=1))
     slot = np.zeros(len(present) and int(present[-1]) + 1, dtype=np.int64)
     slot[present] = np.arange(len(present))
-    priors = np.array([prior_logits(plan, int(p) // span, int(p) % span) for p in present])
-    row = slot[key]
+    conditions = sorted({f.condition for f in plan.floors})
+    # the prior of each row, one row per condition (a single gather for all of them)
+    priors = np.array([[prior_logits(plan, int(p) // span, int(p) % span)[ci]
+                        for p in present] for ci in conditions]).reshape(len(conditions), -1)
+    start = np.take(priors, slot[key], axis=1)
     out: dict[int, npt.NDArray[np.float64]] = {}
     term = np.empty(n)
-    for ci in sorted({f.condition for f in plan.floors}):
-        odds = priors[:, ci].take(row) if len(present) else np.zeros(0)
+    for i, ci in enumerate(conditions):
+        odds = start[i]
         # in checklist order, as `log_odds` adds them, so the sums match bit for bit: an
         # unanswered finding adds 0.0, which leaves a sum unchanged (log LRs are finite)
         for c, lpos, lneg in sorted(plan.links[ci], key=lambda link: link[0]):

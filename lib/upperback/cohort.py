@@ -646,8 +646,9 @@ def _pieces(path: Path) -> Iterator[tuple[pa.Buffer, int]]:
     """The CSV's bytes (gunzipped if .gz) in pieces of about PIECE_BLOCKS * BLOCK_BYTES that
     end at a line end, each with the bytes of the file read so far.
 
-    A line end inside quotes would be cut: Arrow's own reader makes the same assumption
-    (`newlines_in_values` off), and such a row is then refused as uneven.
+    A piece ends at the last line end it holds, as Arrow's own blocks do (`newlines_in_values`
+    off): a quoted line break that straddles a cut is refused as an uneven row, as it is at
+    Arrow's block boundaries.
     """
     import pyarrow as pa
 
@@ -954,8 +955,8 @@ def triage_file(
         unique.append(checker.submit(_check_unique, ids, src))
 
     try:
-        parts = (_dask_parts(read(), plan, keep, scheduler) if engine == "dask" or scheduler
-                 else _local_parts(read(), plan, keep))
+        parts = (_dask_parts(_ahead(read()), plan, keep, scheduler)
+                 if engine == "dask" or scheduler else _local_parts(_ahead(read()), plan, keep))
         for _, result in parts:
             sink.write(result)
             urg = result.column("urgency").combine_chunks()
@@ -991,6 +992,55 @@ def _local_parts(batches: Iterator[tuple[int, pa.Table]], plan: Plan, keep: Sequ
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cohort") as pool:
         yield from _in_order(batches, lambda b, o: pool.submit(triage_table, b, plan, keep, o),
                              ahead=1)
+
+
+def _ahead(items: Iterator[tuple[int, pa.Table]], depth: int = 2
+           ) -> Iterator[tuple[int, pa.Table]]:
+    """`items` produced by a thread of their own, at most `depth` ahead of the consumer: the
+    file is read on while results are written. The producer's error is raised here; on an
+    early stop the producer is stopped and its file closed."""
+    import queue
+    import threading
+
+    done = object()
+    box: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                box.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run() -> None:
+        try:
+            for item in items:
+                if not put(item):
+                    return
+            put(done)
+        except BaseException as exc:  # raised again in the consumer's thread
+            put(exc)
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    worker = threading.Thread(target=run, name="cohort-read", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = box.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join()
 
 
 def _in_order(batches: Iterator[tuple[int, pa.Table]], submit: Any, ahead: int
