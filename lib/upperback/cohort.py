@@ -983,15 +983,20 @@ def triage_file(
                          plan.kb_version, dst, missing)
 
 
+#: Threads that triage batches on this machine: two, so the batches left when the reading ends
+#: do not queue behind one thread.
+TRIAGE_THREADS = 2
+
+
 def _local_parts(batches: Iterator[tuple[int, pa.Table]], plan: Plan, keep: Sequence[str]
                  ) -> Iterator[tuple[int, pa.Table]]:
-    """Batches triaged in a second thread while the next one is read and the last written
-    (Arrow and numpy release the interpreter lock), yielded in file order."""
+    """Batches triaged by TRIAGE_THREADS threads while the next ones are read and the last
+    written (Arrow and numpy release the interpreter lock), yielded in file order."""
     from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cohort") as pool:
+    with ThreadPoolExecutor(max_workers=TRIAGE_THREADS, thread_name_prefix="cohort") as pool:
         yield from _in_order(batches, lambda b, o: pool.submit(triage_table, b, plan, keep, o),
-                             ahead=1)
+                             ahead=TRIAGE_THREADS)
 
 
 def _ahead(items: Iterator[tuple[int, pa.Table]], depth: int = 2
