@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 export JUPYTER_PLATFORM_DIRS := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help install npm serve test unit lint bench docs chromium clean hub hub-deps handouts
+.PHONY: help install npm serve test unit lint bench docs chromium clean hub hub-deps handouts slides
 
 help:
 	@echo "make serve   start the clinician dashboards in Voila (http://127.0.0.1:8866)"
@@ -17,6 +17,7 @@ help:
 	@echo "make bench   benchmarks (ratios against baselines measured in the same run)"
 	@echo "make docs    regenerate docs/data-dictionary.md from data/datapackage.json"
 	@echo "make handouts  the lessons as offline HTML and PDF in handouts/ (answer key in handouts/teacher/)"
+	@echo "make slides  the lessons as offline slide decks in handouts/slides/ (open one in a browser)"
 	@echo "make hub     JupyterHub with sign-in on http://127.0.0.1:$${UPPERBACK_HUB_PORT:-8000} (see README)"
 
 # The install copies share/ (the Voila template) into the venv: reinstall when it changes.
@@ -29,25 +30,38 @@ $(STAMP): pyproject.toml hatch_build.py $(shell find share -type f 2>/dev/null) 
 
 install: $(STAMP)
 
+# Node.js and npm: Debian's, installed when running as root, else how to install them.
+define need_npm
+	@if ! command -v npm >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing Debian's nodejs and npm"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; \
+	  else \
+	    echo "This needs Node.js 20+ and npm: run 'sudo apt-get install -y nodejs npm', then make again." >&2; \
+	    exit 1; \
+	  fi; \
+	fi
+endef
+
 # The independent FHIR tooling the tests use (Medplum's validator, LHC-Forms), pinned by the
 # lock file and installed locally: no CDN at test time.
 NPM_STAMP := tests/fhir/node_modules/.installed
 $(NPM_STAMP): tests/fhir/package.json tests/fhir/package-lock.json \
               tests/browser/package.json tests/browser/package-lock.json
-	@if ! command -v npm >/dev/null; then \
-	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "Installing Debian's nodejs and npm for the FHIR tests"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; \
-	  else \
-	    echo "The FHIR tests need Node.js 20+ and npm: run 'sudo apt-get install -y nodejs npm', then 'make test' again." >&2; \
-	    exit 1; \
-	  fi; \
-	fi
+	$(need_npm)
 	cd tests/fhir && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 	cd tests/browser && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 	@touch $@
 
-npm: $(NPM_STAMP)
+# reveal.js for the slide decks (pinned by slides/package-lock.json), installed locally:
+# `make slides` copies it beside the decks, so they open offline.
+REVEAL := slides/node_modules/reveal.js/dist/reveal.js
+$(REVEAL): slides/package.json slides/package-lock.json
+	$(need_npm)
+	cd slides && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	@touch $@
+
+npm: $(NPM_STAMP) $(REVEAL)
 
 # Browser tests use Debian's chromium (never a downloaded browser build).
 chromium:
@@ -96,8 +110,11 @@ bench: install chromium
 handouts: install chromium
 	$(PY) -m upperback.handouts
 
+slides: install $(REVEAL)
+	$(PY) -m upperback.slides
+
 docs: install
 	$(VENV)/bin/upperback dictionary
 
 clean:
-	rm -rf $(VENV) tests/browser/node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis tests/fhir/node_modules
+	rm -rf $(VENV) tests/browser/node_modules slides/node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis tests/fhir/node_modules

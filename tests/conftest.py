@@ -14,6 +14,25 @@ from upperback import KnowledgeBase
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "data"
+#: The level just below emergency: what a downgrade of an emergency rule turns it into.
+LOWER = upperback.URGENCIES[upperback.URGENCIES.index("emergency") + 1]
+
+
+def edit(folder: Path, name: str, old: str, new: str, count: int = 1) -> None:
+    """Replace `old` by `new` in one CSV of a data copy; the test fails if `old` is absent,
+    so an edit that silently does nothing cannot make a test pass."""
+    path = folder / name
+    data = path.read_bytes()
+    assert old.encode() in data, f"test edit: {old!r} not in {name}"
+    path.write_bytes(data.replace(old.encode(), new.encode(), count))
+
+
+def downgrade_cancer_balance(folder: Path) -> None:
+    """Lower the protected rule em_cancer_balance and its safety case to `LOWER`."""
+    edit(folder, "triage_rules.csv", "em_cancer_balance,emergency,",
+         f"em_cancer_balance,{LOWER},")
+    edit(folder, "safety_cases.csv", "case_em_cancer_balance,emergency,",
+         f"case_em_cancer_balance,{LOWER},")
 
 
 @pytest.fixture(scope="session")

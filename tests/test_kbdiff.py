@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 import upperback
-from upperback import URGENCIES, CohortError, KnowledgeBase
+from conftest import DATA, LOWER, edit
+from upperback import CohortError, KnowledgeBase
 from upperback.kbdiff import (
     ProtectedChange,
     case_changes,
@@ -25,17 +26,6 @@ from upperback.kbdiff import (
     unsigned,
 )
 from upperback.synth import synthetic_cohort
-
-DATA = Path(__file__).resolve().parents[1] / "data"
-#: The level just below emergency (see_provider today; urgent once the engine has six levels).
-LOWER = URGENCIES[URGENCIES.index("emergency") + 1]
-
-
-def edit(folder: Path, name: str, old: str, new: str) -> None:
-    path = folder / name
-    text = path.read_text(encoding="utf-8")
-    assert old in text
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
 def test_identical_folders(data_copy: Path) -> None:

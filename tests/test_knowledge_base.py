@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import upperback
+from conftest import edit
 from upperback import KnowledgeBaseError, Problem
 from upperback._loader import RECORDS, check_record_fields, default_data_dir
 from upperback._schema import read_descriptor
@@ -128,12 +129,7 @@ def _append_text(name: str, text: str) -> Callable[[Path], None]:
 
 
 def _edit(name: str, old: str, new: str, count: int = 1) -> Callable[[Path], None]:
-    def apply(folder: Path) -> None:
-        path = folder / name
-        text = path.read_text(encoding="utf-8")
-        assert old in text, f"fixture edit: {old!r} not in {name}"
-        path.write_text(text.replace(old, new, count), encoding="utf-8")
-    return apply
+    return lambda folder: edit(folder, name, old, new, count)
 
 
 def _drop_column(name: str, column: str) -> Callable[[Path], None]:

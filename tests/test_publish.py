@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 import upperback.publish as pub
-from upperback import URGENCIES, PublishError
+from conftest import DATA, LOWER, downgrade_cancer_balance, edit
+from upperback import PublishError
 from upperback.cli import main
 from upperback.editor import WorkingCopy
 from upperback.publish import (
@@ -29,10 +30,6 @@ from upperback.publish import (
     publish_lock,
     recover,
 )
-
-DATA = Path(__file__).resolve().parents[1] / "data"
-#: The level just below emergency (see_provider today; urgent once the engine has six levels).
-LOWER = URGENCIES[URGENCIES.index("emergency") + 1]
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -48,9 +45,7 @@ def edited(tmp_path: Path, name: str = "edited") -> Path:
     """A copy of data/ with one harmless edit (a label)."""
     folder = tmp_path / name
     shutil.copytree(DATA, folder)
-    path = folder / "triage_rules.csv"
-    path.write_bytes(path.read_bytes().replace(b"Saddle or leg numbness,",
-                                               b'"Numbness, saddle or legs",', 1))
+    edit(folder, "triage_rules.csv", "Saddle or leg numbness,", '"Numbness, saddle or legs",')
     return folder
 
 
@@ -317,13 +312,7 @@ def test_cli_publish_history_restore(data_copy: Path, tmp_path: Path,
                                      capsys: pytest.CaptureFixture[str]) -> None:
     source = edited(tmp_path)
     # Downgrade a protected rule and its case: refused without a sign-off, exit 1.
-    for name, old, new in (("triage_rules.csv", b"em_cancer_balance,emergency,",
-                            f"em_cancer_balance,{LOWER},".encode()),
-                           ("safety_cases.csv", b"case_em_cancer_balance,emergency,",
-                            f"case_em_cancer_balance,{LOWER},".encode())):
-        path = source / name
-        assert old in path.read_bytes()
-        path.write_bytes(path.read_bytes().replace(old, new, 1))
+    downgrade_cancer_balance(source)
     before = snapshot(data_copy)
     assert main(["diff", str(data_copy), str(source)]) == 0
     out = capsys.readouterr().out
@@ -354,12 +343,7 @@ def test_restore_that_weakens_a_protected_rule_needs_a_signoff(data_copy: Path,
                                                                tmp_path: Path) -> None:
     history = tmp_path / "h"
     source = edited(tmp_path)
-    for name, old, new in (("triage_rules.csv", b"em_cancer_balance,emergency,",
-                            f"em_cancer_balance,{LOWER},".encode()),
-                           ("safety_cases.csv", b"case_em_cancer_balance,emergency,",
-                            f"case_em_cancer_balance,{LOWER},".encode())):
-        path = source / name
-        path.write_bytes(path.read_bytes().replace(old, new, 1))
+    downgrade_cancer_balance(source)
     # Publish the weaker version with a sign-off, then the stronger one back ...
     assert publish_folder(source, data_copy, reason="a", backup_root=history,
                           signoff=SignOff("Dr Lee", "a")).published

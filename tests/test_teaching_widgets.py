@@ -8,15 +8,23 @@ from typing import Any
 
 import ipywidgets as w
 import pytest
+from markupsafe import escape
 
 import upperback
 from conftest import find, walk
-from upperback import KnowledgeBase, quiz
+from upperback import KnowledgeBase, _render, lookup, quiz
 from upperback import teaching_widgets as tw
+from upperback.widgets import kit
 
 
 def text(root: w.Widget) -> str:
     return " ".join(str(x.value) for x in walk(root) if isinstance(x, (w.HTML, w.Label)))
+
+
+def html(root: w.Widget) -> str:
+    """A panel's HTML without the stylesheet every panel carries."""
+    return " ".join(str(x.value) for x in walk(root)
+                    if isinstance(x, w.HTML) and "ub-style" not in x._dom_classes)
 
 
 BUILDERS = [tw.banner, tw.red_flag_reference, tw.emergency_drill, tw.causes_overview,
@@ -28,16 +36,44 @@ BUILDERS = [tw.banner, tw.red_flag_reference, tw.emergency_drill, tw.causes_over
 
 
 @pytest.mark.parametrize("builder", BUILDERS, ids=[b.__name__ for b in BUILDERS])
-def test_every_panel_builds_without_error(builder: Any, kb: KnowledgeBase) -> None:
+def test_every_panel_builds_on_the_kit(builder: Any, kb: KnowledgeBase) -> None:
     panel = builder(kb)
-    assert not [x for x in walk(panel) if {"ub-error", "ub-error-box"} & set(x._dom_classes)
-                and x.value]
+    assert {"ub-app", "ub-teaching"} <= set(panel._dom_classes)
+    assert find(panel, "ub-style").value == kit.STYLE  # the one stylesheet, no other
+    assert "<style" not in html(panel)
+    assert " style=" not in html(panel)  # no inline styles: classes of upperback.css
+    assert find(panel, "ub-error-box").value == ""
 
 
-def test_banner_shows_disclaimer_and_version(kb: KnowledgeBase) -> None:
-    html = tw.banner(kb).value
-    assert upperback.DISCLAIMER in html
-    assert kb.version in html
+def test_banner_ends_with_the_kit_footer(kb: KnowledgeBase) -> None:
+    panel = tw.banner(kb)
+    assert "ub-teaching-banner" in panel._dom_classes
+    banner = find(panel, "ub-teaching-banner-box").value
+    assert "Teaching material." in banner
+    assert banner.endswith(_render.footer_html(kb) + "</div>")  # the kit's footer, in the frame
+    assert upperback.DISCLAIMER in banner
+    assert kb.version in banner
+
+
+def test_teaching_words_come_from_the_kit() -> None:
+    """One wording map: the teaching wording is the kit's second, named map."""
+    for u in upperback.URGENCIES:
+        assert quiz.urgency_label(u) == kit.word("teaching_urgency", u)
+        assert quiz.urgency_label(u) == _render.TEACHING_URGENCY_WORDS[u]
+    for g in quiz.GROUPS:
+        assert quiz.group_label(g) == _render.TEACHING_GROUP_WORDS[g]
+    assert quiz.urgency_label("new_level") == "New level"  # a code never reaches the screen
+    assert not hasattr(quiz, "URGENCY_LABELS")
+    assert not hasattr(quiz, "GROUP_LABELS")
+
+
+def test_values_are_escaped() -> None:
+    """Markup in the knowledge base is shown as text, never run (autoescaped templates)."""
+    evil = "<script>alert(1)</script> & 'x'"
+    out = _render.macro(tw.TEMPLATE, "check_question", quiz.SelfCheck(
+        "k", evil, (("a", "a"),), "a", "why", "src"))
+    assert "<script>" not in out
+    assert str(escape(evil)) in out
 
 
 @pytest.mark.parametrize("builder", [tw.banner, tw.case_quiz, tw.emergency_drill])
@@ -48,9 +84,11 @@ def test_broken_knowledge_base_gives_a_message_not_a_traceback(
                     encoding="utf-8")
     monkeypatch.setenv("UPPERBACK_DATA", str(data_copy))
     panel = builder()
-    assert "ub-error" in panel._dom_classes
-    assert "findings.csv" in panel.value
-    assert "Traceback" not in panel.value
+    assert "ub-teaching-failed" in panel._dom_classes
+    message = find(panel, "ub-error-box").value
+    assert "role='alert'" in message
+    assert "findings.csv" in message
+    assert "Traceback" not in message
 
 
 # --- the emergency-room drill ------------------------------------------------------------------
@@ -155,7 +193,8 @@ def test_unexpected_callback_error_shows_only_its_type(
     monkeypatch.setattr(quiz, "check_drill", boom)
     find(drill, "ub-drill-no").click()
     error = find(drill, "ub-error-box").value
-    assert "Something went wrong (ValueError)" in error
+    assert "Unexpected error (ValueError)" in error
+    assert tw.HINT in error
     assert "secret internals" not in error
     out = capsys.readouterr()
     assert "Traceback" not in out.out + out.err
@@ -224,14 +263,15 @@ def is_png(data: Any) -> bool:
 def test_heatmap_follows_filters(kb: KnowledgeBase) -> None:
     panel = tw.finding_cause_explorer(kb)
     chart, group = find(panel, "ub-heatmap"), find(panel, "ub-heat-group")
-    assert is_png(chart.value)
-    first = bytes(chart.value)
+    assert is_png(chart.png)
+    assert f"alt='{tw.HEATMAP_TITLE}'" in chart.value  # the chart's text alternative
+    first = bytes(chart.png)
     group.value = "cardiac"
-    assert bytes(chart.value) != first
+    assert bytes(chart.png) != first
     condition = find(panel, "ub-heat-condition")
     assert list(condition.options) == [("Heart attack (myocardial infarction)", "heart_attack")]
     details = find(panel, "ub-heat-details").value
-    for link in quiz.condition_links(kb, "heart_attack"):
+    for link in lookup.findings_of(kb, "heart_attack"):
         assert link.note in details
 
 
@@ -247,24 +287,24 @@ def test_test_explorer_lists_the_tests_for_a_cause(kb: KnowledgeBase) -> None:
     panel = tw.test_explorer(kb)
     find(panel, "ub-tests-pick").value = "kidney_stones"
     html = find(panel, "ub-tests-answer").value
-    for x in quiz.tests_for(kb, "kidney_stones"):
+    for x in lookup.tests_of(kb, "kidney_stones"):
         assert x.reason in html
 
 
 def test_ladder_table_in_ladder_order(kb: KnowledgeBase) -> None:
     html = find(tw.treatment_ladder(kb), "ub-ladder-table").value
-    positions = [html.index(t.name) for t in quiz.treatment_ladder(kb)]
+    positions = [html.index(t.name) for t in lookup.treatment_ladder(kb)]
     assert positions == sorted(positions)
-    assert is_png(find(tw.treatment_ladder(kb), "ub-ladder-chart").value)
+    assert is_png(find(tw.treatment_ladder(kb), "ub-ladder-chart").png)
 
 
 def test_ladder_table_says_when_not_to_offer(kb: KnowledgeBase) -> None:
     html = find(tw.treatment_ladder(kb), "ub-ladder-table").value
     assert "Do not offer when" in html
     for x in kb.contraindications:
-        assert tw._e(x.reason) in html
-        assert tw._e(kb.findings[x.finding_id].label.rstrip("?")) in html
-        assert tw._e(quiz.cite(kb, x.source_id)) in html
+        assert escape(x.reason) in html
+        assert escape(kb.findings[x.finding_id].label.rstrip("?")) in html
+        assert escape(quiz.cite(kb, x.source_id)) in html
 
 
 def test_risk_profile_updates_on_tick(kb: KnowledgeBase) -> None:
@@ -275,19 +315,19 @@ def test_risk_profile_updates_on_tick(kb: KnowledgeBase) -> None:
     find(panel, "ub-risk-age").value = True
     assert "1 of 2 ticked factors can be changed" in summary.value
     assert kb.risk_factors["smoking"].prevention_advice in summary.value
-    assert is_png(find(panel, "ub-risk-chart").value)
+    assert is_png(find(panel, "ub-risk-chart").png)
 
 
 def test_answer_key_shows_every_case_and_version(kb: KnowledgeBase) -> None:
-    html = tw.answer_key(kb).value
+    key = find(tw.answer_key(kb), "ub-answer-key-text").value
     for case in quiz.load_cases(kb):
-        assert case.case_id in html
-    assert "no longer agrees" not in html
+        assert case.case_id in key
+    assert "no longer agrees" not in key
 
 
 def test_prognosis_fills_the_emergency_number(kb: KnowledgeBase,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("UPPERBACK_EMERGENCY_NUMBER", "112")
-    html = tw.prevention_and_prognosis(kb).value
-    assert "{emergency_number}" not in html
-    assert "Call 112" in html
+    page = html(tw.prevention_and_prognosis(kb))
+    assert "{emergency_number}" not in page
+    assert "Call 112" in page

@@ -30,6 +30,7 @@ from ._rules import (
     rule_status,
     triage_one,
 )
+from .lookup import CATEGORY_ORDER, contraindications_of, tests_of, treatments_of
 
 #: How many of the top-ranked causes drive the work-up and treatment suggestions.
 LEADING_CAUSES = 3
@@ -264,10 +265,6 @@ def _plain(record: Any) -> dict[str, Any]:
 class _Index:
     """Per-knowledge-base lookups, built once so each assessment is set arithmetic."""
 
-    links_by_condition: Mapping[str, tuple[m.ConditionFinding, ...]]
-    tests_by_condition: Mapping[str, tuple[m.TestCondition, ...]]
-    treatments_by_condition: Mapping[str, tuple[m.TreatmentCondition, ...]]
-    contraindications: Mapping[str, tuple[m.Contraindication, ...]]
     children: Mapping[str, tuple[str, ...]]
     order: Mapping[str, int]  # checklist position of each finding
     #: finding -> ((condition id, evidence if yes, evidence if no), ...): built once
@@ -291,10 +288,6 @@ def _index(kb: m.KnowledgeBase) -> _Index:
             if c.parent:
                 children[c.parent].append(c.condition_id)
         idx = _Index(
-            links_by_condition=group(kb.condition_findings, "condition_id"),
-            tests_by_condition=group(kb.test_conditions, "condition_id"),
-            treatments_by_condition=group(kb.treatment_conditions, "condition_id"),
-            contraindications=group(kb.contraindications, "treatment_id"),
             children=MappingProxyType({k: tuple(v) for k, v in children.items()}),
             order={f.finding_id: i for i, f in enumerate(kb.findings_in_order())},
             evidence_by_finding=MappingProxyType({
@@ -309,11 +302,6 @@ def _index(kb: m.KnowledgeBase) -> _Index:
         )
         _INDEXES[kb] = idx
     return idx
-
-
-def rules_in_order(kb: m.KnowledgeBase) -> tuple[m.TriageRule, ...]:
-    """Triage rules in the order `Assessment.fired` lists them: most urgent first, then id."""
-    return compile_plan(kb).rules
 
 
 @dataclass(frozen=True)
@@ -449,7 +437,7 @@ def assess(
     lo, hi = age_interval(plan, given, checked.age)
     candidates = _candidates(given, kb, idx, probability, raising, lo, hi)
     leading = _leading(candidates, raising)
-    treatments, withheld = _treatments(given, kb, idx, leading, urgency)
+    treatments, withheld = _treatments(given, kb, leading, urgency)
     return Assessment(
         urgency=urgency,
         headline=advice.headline.replace("{emergency_number}", number),
@@ -464,7 +452,7 @@ def assess(
         candidates=candidates,
         raised_by=raised_by,
         cant_miss=_cant_miss(candidates),
-        workup=_workup(kb, idx, leading),
+        workup=_workup(kb, leading),
         treatments=treatments,
         withheld_treatments=withheld,
         treatments_secondary=m.urgency_rank(urgency) >= emergency_rank,
@@ -588,10 +576,10 @@ def _leading(candidates: tuple[Candidate, ...], raising: set[str]) -> list[str]:
     return out
 
 
-def _workup(kb: m.KnowledgeBase, idx: _Index, leading: list[str]) -> tuple[WorkupItem, ...]:
+def _workup(kb: m.KnowledgeBase, leading: list[str]) -> tuple[WorkupItem, ...]:
     reasons: dict[str, list[m.TestCondition]] = {t: [] for t, x in kb.tests.items() if x.baseline}
     for cid in leading:
-        for link in idx.tests_by_condition.get(cid, ()):
+        for link in tests_of(kb, cid):
             reasons.setdefault(link.test_id, []).append(link)
     items = []
     for tid, links in reasons.items():
@@ -606,24 +594,19 @@ def _workup(kb: m.KnowledgeBase, idx: _Index, leading: list[str]) -> tuple[Worku
     return tuple(items)
 
 
-#: At the same invasiveness, non-drug care comes before medicines (ACP 2017).
-_CATEGORY_ORDER = {"non_drug": 0, "medication": 1, "procedure_surgery": 2}
-
-
 def _treatments(
-    given: Mapping[str, bool], kb: m.KnowledgeBase, idx: _Index, leading: list[str],
-    urgency: m.Urgency,
+    given: Mapping[str, bool], kb: m.KnowledgeBase, leading: list[str], urgency: m.Urgency,
 ) -> tuple[tuple[TreatmentOption, ...], tuple[WithheldTreatment, ...]]:
     # General care (activity, heat, simple analgesia) suits every back pain; the leading
     # causes add their own options.
     serves: dict[str, list[str]] = {tid: [] for tid, t in kb.treatments.items() if t.general}
     for cid in leading:
-        for link in idx.treatments_by_condition.get(cid, ()):
+        for link in treatments_of(kb, cid):
             serves.setdefault(link.treatment_id, []).append(cid)
     options, withheld = [], []
     for tid, conds in serves.items():
         t = kb.treatments[tid]
-        rules = idx.contraindications.get(tid, ())
+        rules = contraindications_of(kb, tid)
         blocks = [c for c in rules if c.action == "avoid" and given.get(c.finding_id) is True]
         if blocks:
             withheld.append(WithheldTreatment(
@@ -641,7 +624,7 @@ def _treatments(
             t.evidence_note, t.evidence_source_id, t.source_id,
             # an unanswered contraindication is not a "no": ask it first
             tuple(c.finding_id for c in rules if c.finding_id not in given), cautions))
-    options.sort(key=lambda o: (o.invasiveness, _CATEGORY_ORDER[o.category], bool(o.cautions),
+    options.sort(key=lambda o: (o.invasiveness, CATEGORY_ORDER[o.category], bool(o.cautions),
                                 not o.for_conditions, o.treatment_id))
     withheld.sort(key=lambda w: w.treatment_id)
     return tuple(options), tuple(withheld)

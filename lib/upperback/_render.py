@@ -41,6 +41,8 @@ __all__ = [
     "SHOWN_CAUSES",
     "STYLESHEET",
     "SUMMARY_CAUSES",
+    "TEACHING_GROUP_WORDS",
+    "TEACHING_URGENCY_WORDS",
     "URGENCY_ICON",
     "URGENCY_WORDS",
     "Face",
@@ -105,15 +107,39 @@ GROUP_WORDS = {
     "neurological": "Nerves",
 }
 SEX_WORDS = {"female": "Female", "male": "Male"}
+# The teaching face's wording, on purpose longer than the dashboards': learners pick urgencies
+# as quiz answers and read them inside sentences, so each says what to do (or why no decision
+# is possible yet); cause families keep their textbook name with a plain gloss, because
+# learning that name is the point of the lesson.
+TEACHING_URGENCY_WORDS = {
+    "ambulance": "Call an ambulance now",
+    "emergency": "Emergency department now",
+    "urgent": "Seen by a clinician today",
+    "see_provider": "See a healthcare provider within days",
+    "incomplete": "Cannot decide yet: red-flag questions unanswered",
+    "self_care": "Self-care at home",
+}
+TEACHING_GROUP_WORDS = {
+    "mechanical": "Mechanical (muscles, ligaments, posture)",
+    "degenerative": "Degenerative (wear of discs and joints)",
+    "structural": "Structural (fractures and deformities)",
+    "systemic_organ": "Systemic and organ causes",
+    "infection": "Infections",
+    "pregnancy": "Pregnancy",
+    "vascular": "Blood-vessel emergencies",
+    "cardiac": "Heart-attack warning",
+}
 _MAPS: dict[str, Mapping[Any, str]] = {
     "urgency": URGENCY_WORDS, "category": CATEGORY_WORDS, "access": ACCESS_WORDS,
     "invasiveness": INVASIVENESS_WORDS, "group": GROUP_WORDS, "sex": SEX_WORDS,
+    "teaching_urgency": TEACHING_URGENCY_WORDS, "teaching_group": TEACHING_GROUP_WORDS,
 }
 
 
 def word(kind: str, code: Any) -> str:
     """The words for a code of one list (`urgency`, `category`, `access`, `invasiveness`,
-    `group`); an unmapped code is shown as words (`systemic_organ` -> `Systemic organ`)."""
+    `group`, `sex`, and the teaching face's `teaching_urgency`, `teaching_group`); an unmapped
+    code is shown as words (`systemic_organ` -> `Systemic organ`)."""
     got = _MAPS[kind].get(code)
     if got is not None:
         return got
@@ -322,9 +348,11 @@ def answers_html(a: Assessment, kb: KnowledgeBase, face: Face = REPORT) -> str:
     return _macro("answers", a, kb, face)
 
 
-def footer_html(kb: KnowledgeBase) -> str:
-    """The footer of every screen: decision support, not a diagnosis, and the KB version."""
-    return render("footer.html.j2", kb=kb)
+def footer_html(kb: KnowledgeBase | str) -> str:
+    """The footer of every screen: decision support, not a diagnosis, and the KB version.
+    Takes the knowledge base or only its version (the analyst screens show a folder they do
+    not load: it may be broken, and they are there to mend it)."""
+    return render("footer.html.j2", version=kb if isinstance(kb, str) else kb.version)
 
 
 def report_html(

@@ -1,128 +1,106 @@
 """Widget builders for the analyst notebooks: the knowledge-base editor, the data dictionary and
 the impact of one knowledge base against another. Logic lives in `editor`, `kbdiff`, `cohort`
-and `synth`; this face only wires it to widgets. Every callback error becomes a visible message.
+and `synth`; this face only wires it to widgets, on the faces kit (`upperback.widgets.kit`):
+the one stylesheet, the footer, the callback guard and autoescaping templates
+(`templates/analyst.html.j2`). Every callback error becomes a visible message.
 """
 
 from __future__ import annotations
 
-import functools
-import html
 import os
+import re
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import ipywidgets as w
 
 from . import _model as m
+from . import _render
 from ._errors import Problem, UpperbackError
 from ._loader import default_data_dir, load_knowledge_base
 from ._schema import read_descriptor
 from .editor import PublishResult, SignOff, WorkingCopy, list_backups, restore_backup
 from .kbdiff import Impact, KbDiff, diff_folders, folder_version, impact, impact_of_files
+from .widgets import kit
 
 #: Synthetic patients used to show an edit's impact (quick enough to run on every click).
 IMPACT_PATIENTS = 2000
 IMPACT_SEED = 1
+TEMPLATE = "analyst.html.j2"
+#: What the guard adds after an unexpected error (the kit's default speaks of Reset).
+EDITOR_HINT = "Nothing was published. Please report this problem."
+HINT = "Please report this problem."
 
 
-def _e(text: object) -> str:
-    return html.escape(str(text))
-
-
-def _banner(title: str, version: str) -> str:
-    # The notebook's own markdown carries the page title; the banner names the panel.
-    return (f"<p class='ub-panel'><b>{_e(title)}</b></p>"
-            f"<p class='ub-disclaimer'><b>{_e(m.DISCLAIMER)}</b></p>"
-            f"<p class='ub-version'>Knowledge base {_e(version)}</p>")
+def _html(name: str, *args: Any) -> str:
+    return _render.macro(TEMPLATE, name, *args)
 
 
 def _note(kind: str, text: str) -> str:
-    colour = {"ok": "#1b5e20", "error": "#b71c1c", "info": "#0d47a1"}[kind]
-    return f"<div class='ub-{kind}' style='color:{colour}'>{text}</div>"
+    """A status line (`ok`, `info` or `error`) that says what it is in words, not colour."""
+    return _html("note", kind, text)
 
 
-def _guarded(message: w.HTML) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """Show any error of a callback in `message` instead of losing it (Voilà hides tracebacks)."""
-    def wrap(fn: Callable[..., None]) -> Callable[..., None]:
-        @functools.wraps(fn)
-        def inner(*args: Any, **kwargs: Any) -> None:
-            try:
-                fn(*args, **kwargs)
-            except UpperbackError as exc:
-                message.value = _note("error", _e(exc).replace("\n", "<br>"))
-            except Exception as exc:  # a bug: say so, never a traceback
-                message.value = _note("error", f"Internal error ({_e(type(exc).__name__)}): "
-                                      "nothing was written. Please report it.")
-        return inner
-    return wrap
+def _head(title: str, version: str) -> str:
+    return _html("head", title, version)
+
+
+def _app(children: Sequence[w.Widget], *classes: str) -> w.VBox:
+    box = w.VBox([kit.style(), *children])
+    for css in ("ub-app", "ub-analyst", *classes):
+        box.add_class(css)
+    return box
+
+
+def _section(title: str) -> w.HTML:
+    return w.HTML(_html("section", title))
 
 
 def problems_html(problems: Sequence[Problem]) -> str:
-    rows = "".join(f"<tr><td>{_e(p.file)}</td><td>{_e(p.line or '')}</td>"
-                   f"<td>{_e(p.column or '')}</td><td>{_e(p.message)}</td></tr>"
-                   for p in problems)
-    return ("<table class='ub-problems'><tr><th>file</th><th>line</th><th>column</th>"
-            f"<th>problem</th></tr>{rows}</table>")
+    """The problems that stop a publish, one row each: file, line, column, what to fix."""
+    return _html("problems", problems)
 
 
 def diff_html(diff: KbDiff) -> str:
-    if diff.empty:
-        return "<p>No differences from the published knowledge base.</p>"
-    parts = [f"<p>{_e(diff.old_version)} &rarr; {_e(diff.new_version)}</p><ul class='ub-diff'>"]
+    """What an edit changes, table by table: rows added, removed and changed cell by cell."""
+    return _html("diff", diff)
 
-    def cells(pairs: Sequence[tuple[str, str]]) -> str:
-        return "; ".join(f"{_e(c)}: {_e(v)}" for c, v in pairs if v)
 
-    for t in diff.tables:
-        items = [f"<li class='ub-added'>added {_e(r.key)} (line {r.line}): {cells(r.cells)}</li>"
-                 for r in t.added]
-        items += [f"<li class='ub-removed'>removed {_e(r.key)} (was line {r.line}): "
-                  f"{cells(r.cells)}</li>" for r in t.removed]
-        items += [f"<li class='ub-changed'>changed {_e(c.key)} (line {c.line}):<ul>"
-                  + "".join(f"<li>{_e(x.column)}: <del>{_e(x.old)}</del> &rarr; "
-                            f"<ins>{_e(x.new)}</ins></li>" for x in c.cells) + "</ul></li>"
-                  for c in t.changed]
-        items += [f"<li class='ub-duplicate'><b>duplicate id</b> {_e(d)}</li>"
-                  for d in t.duplicates]
-        items += [f"<li>columns added: {_e(', '.join(t.columns_added))}</li>"] * bool(
-            t.columns_added)
-        items += [f"<li>columns removed: {_e(', '.join(t.columns_removed))}</li>"] * bool(
-            t.columns_removed)
-        parts.append(f"<li><b>{_e(t.file)}</b><ul>{''.join(items)}</ul></li>")
-    return "".join(parts) + "</ul>"
+def _in_words(text: str) -> str:
+    """Urgency codes inside the core's change texts, in the kit's words."""
+    codes = "|".join(map(re.escape, m.URGENCIES))
+    text = re.sub(rf"\b({codes})\b", lambda x: kit.word("urgency", x.group(1)), text)
+    return text.replace(" -> ", " \u2192 ")
 
 
 def impact_html(result: Impact) -> str:
-    head = (f"<p class='ub-impact'>{result.changed} of {result.patients} patients change urgency"
-            f" ({result.downgrades} downgraded).</p>")
-    trans = "".join(
-        f"<li{' class=ub-downgrade' if m.urgency_rank(n) < m.urgency_rank(o) else ''}>"
-        f"{'<b>DOWNGRADE</b> ' if m.urgency_rank(n) < m.urgency_rank(o) else ''}"
-        f"{_e(o)} &rarr; {_e(n)}: {c}</li>" for o, n, c in result.transitions)
-    cross = "<tr><th>old \\ new</th>" + "".join(f"<th>{_e(u)}</th>" for u in m.URGENCIES)
-    cross += "</tr>" + "".join(
-        f"<tr><th>{_e(o)}</th>" + "".join(f"<td>{result.crosstab[o][n]}</td>"
-                                          for n in m.URGENCIES) + "</tr>" for o in m.URGENCIES)
-    rules = "".join(f"<li>{_e(r.rule_id)}: newly fires for {r.newly_fires}, no longer fires for "
-                    f"{r.no_longer_fires}</li>" for r in result.rules)
+    """How a change moves urgencies (downgrades first), the rules behind it, the protected
+    rules and safety cases it weakens (and their sign-off) and the cases that change."""
+    transitions = [(o, n, c, m.urgency_rank(n) < m.urgency_rank(o))
+                   for o, n, c in result.transitions]
     missing = result.unsigned
-    protected = "".join(
-        f"<li>{_e(c)}{' <b>NEEDS CLINICAL SIGN-OFF</b>' if c in missing else ''}</li>"
-        for c in result.protected)
-    protected += "".join(f"<li>signed off by {_e(s.by)} on {_e(s.date)}: {_e(s.reason)}</li>"
-                         for s in result.signoffs)
-    cases = "".join(f"<li{' class=ub-downgrade' if c.downgraded else ''}>{_e(c)}</li>"
-                    for c in result.cases)
-    return (head + (f"<ul>{trans}</ul>" if trans else "") +
-            f"<table class='ub-crosstab'>{cross}</table>" +
-            (f"<p>Rules behind the changes:</p><ul>{rules}</ul>" if rules else "") +
-            (f"<p class='ub-protected'><b>Protected rules and safety cases changed</b> (a "
-             f"clinical sign-off is needed to publish):</p><ul>{protected}</ul>"
-             if protected else "") +
-            (f"<p>Safety and teaching cases that change (urgency, leading causes, treatments):"
-             f"</p><ul>{cases}</ul>" if cases else ""))
+    protected = [(c.token, _in_words(c.change), c in missing) for c in result.protected]
+    return _html("impact", result, transitions, protected)
+
+
+class Unavailable:
+    """What a builder returns when its folder cannot be read: `widget` says why and what to
+    do (Voilà would show neither a traceback nor the reason)."""
+
+    def __init__(self, title: str, message: str) -> None:
+        self.message = message
+        banner = kit.error_banner()
+        kit.show_error(banner, message)
+        self.widget = _app([w.HTML(_head(title, "unreadable")), banner, kit.footer("unreadable")])
+
+
+def _unreadable(exc: Exception) -> str:
+    if isinstance(exc, UpperbackError):
+        return str(exc)
+    where = getattr(exc, "filename", None) or "the folder"
+    return f"Cannot read {where}: {getattr(exc, 'strerror', None) or type(exc).__name__}."
 
 
 def _datagrid() -> Any:
@@ -143,9 +121,10 @@ class EditorApp:
         # The history defaults to that of the published folder (see `upperback.publish`).
         self.copy = WorkingCopy(published, backup_root=backup_root)
         self.backup_root = self.copy.backup_root
-        self.message = w.HTML().add_class("ub-message")
-        guard = _guarded(self.message)
-        self.header = w.HTML(_banner("Knowledge-base editor", self.copy.version))
+        self.message = kit.error_banner().add_class("ub-message")
+        guard = kit.guard(self.message, hint=EDITOR_HINT)
+        self.header = w.HTML(_head("Knowledge-base editor", self.copy.version))
+        self.footer = kit.footer(self.copy.version)
         self.table = w.Dropdown(options=self.copy.tables(), description="Table")
         # The frame shown; read this, not `grid.data` (whose getter uses a pandas deprecation).
         self.frame = self._frame()
@@ -183,14 +162,19 @@ class EditorApp:
         self.restore_button.on_click(guard(self._restore))
         self._refresh_rows()
         self._refresh_backups()
-        self.widget = w.VBox([
-            self.header, self.message, self.table, self.grid,
+        self.widget = _app([
+            self.header, self.message,
+            _section("Edit a table"), self.table, self.grid,
             w.HBox([self.row, self.delete_button, self.add_button, self.reset_button]),
+            _section("Check before publishing"),
             w.HBox([self.diff_button, self.impact_button]), self.diff_view, self.impact_view,
+            _section("Publish"),
             w.HBox([self.note, self.editor_name, self.signoff, self.publish_button]),
             self.publish_view,
+            _section("Earlier versions"),
             w.HBox([self.backups, self.restore_button]),
-        ]).add_class("ub-editor")
+            self.footer,
+        ], "ub-editor")
 
     def _frame(self) -> Any:
         import pandas as pd
@@ -216,7 +200,7 @@ class EditorApp:
         self.frame = self._frame()
         self.grid.data = self.frame
         self._refresh_rows()
-        self.message.value = ""
+        kit.clear_error(self.message)
 
     def _cell_changed(self, cell: dict[str, Any]) -> None:
         value = "" if cell["value"] is None else str(cell["value"])
@@ -231,13 +215,13 @@ class EditorApp:
 
     def _delete(self, _: object = None) -> None:
         if self.row.value is None:
-            self.message.value = _note("error", "Choose the row to delete first.")
+            kit.show_error(self.message, "Choose the row to delete first.")
             return
         index = int(self.row.value)
         key = self.copy.key_of(str(self.table.value), index)
         self.copy.delete_row(str(self.table.value), index)
         self._show_table()
-        self.message.value = _note("info", f"Deleted row {_e(key)} from the working copy.")
+        self.message.value = _note("info", f"Deleted row {key} from the working copy.")
 
     def _diff(self, _: object = None) -> None:
         self.diff_view.value = diff_html(self.copy.diff())
@@ -247,7 +231,7 @@ class EditorApp:
 
         problems = self.copy.validate()
         if problems:
-            self.impact_view.value = (_note("error", "Fix these problems first:")
+            self.impact_view.value = (_note("error", "Fix these problems first.")
                                       + problems_html(problems))
             return
         old = load_knowledge_base(self.copy.published)
@@ -264,17 +248,18 @@ class EditorApp:
     def _after_install(self, ok: bool) -> None:
         if ok:
             self.copy.reset()
-            self.header.value = _banner("Knowledge-base editor", self.copy.version)
+            self.header.value = _head("Knowledge-base editor", self.copy.version)
+            self.footer.value = kit.footer(self.copy.version).value
             self._show_table()
             self._refresh_backups()
 
     def _show_result(self, result: PublishResult) -> bool:
         """Problems (nothing written) or the outcome; True when the install went ahead."""
         if result.problems:
-            self.publish_view.value = (_note("error", _e(result.message))
+            self.publish_view.value = (_note("error", result.message)
                                        + problems_html(result.problems))
             return False
-        self.publish_view.value = _note("ok" if result.published else "info", _e(result.message))
+        self.publish_view.value = _note("ok" if result.published else "info", result.message)
         self._after_install(result.published)
         return True
 
@@ -291,7 +276,7 @@ class EditorApp:
 
     def _restore(self, _: object = None) -> None:
         if not self.backups.value:
-            self.message.value = _note("error", "There is no backup to restore.")
+            kit.show_error(self.message, "There is no backup to restore.")
             return
         self._show_result(restore_backup(str(self.backups.value), self.copy.published,
                                          backup_root=self.backup_root,
@@ -301,8 +286,11 @@ class EditorApp:
 
 
 def editor_app(published: str | os.PathLike[str] | None = None, *,
-               backup_root: str | os.PathLike[str] | None = None) -> EditorApp:
-    return EditorApp(published, backup_root=backup_root)
+               backup_root: str | os.PathLike[str] | None = None) -> EditorApp | Unavailable:
+    try:
+        return EditorApp(published, backup_root=backup_root)
+    except (UpperbackError, OSError) as exc:
+        return Unavailable("Knowledge-base editor", _unreadable(exc))
 
 
 class DictionaryApp:
@@ -311,42 +299,38 @@ class DictionaryApp:
     def __init__(self, folder: str | os.PathLike[str] | None = None) -> None:
         self.folder = Path(folder) if folder is not None else default_data_dir()
         self.spec = read_descriptor(self.folder)
-        self.header = w.HTML(_banner("Data dictionary", folder_version(self.folder)))
+        version = folder_version(self.folder)
+        self.message = kit.error_banner().add_class("ub-message")
+        self.header = w.HTML(_head("Data dictionary", version))
+        self.footer = kit.footer(version)
         self.table = w.Dropdown(options=[(f"{t.title} ({t.path})", n)
                                          for n, t in self.spec.tables.items()],
                                 description="Table")
         self.search = w.Text(description="Filter", placeholder="column name or words")
         self.view = w.HTML().add_class("ub-dictionary")
-        self.table.observe(lambda _: self._render(), names="value")
-        self.search.observe(lambda _: self._render(), names="value")
+        guard = kit.guard(self.message, hint=HINT, clear_first=True)
+        self.table.observe(guard(lambda _: self._render()), names="value")
+        self.search.observe(guard(lambda _: self._render()), names="value")
         self._render()
-        self.widget = w.VBox([self.header, w.HBox([self.table, self.search]), self.view])
+        self.widget = _app([self.header, self.message, w.HBox([self.table, self.search]),
+                            self.view, self.footer], "ub-dictionary-app")
 
     def _render(self) -> None:
         t = self.spec.tables[str(self.table.value)]
         words = self.search.value.strip().lower()
         fields = [f for f in t.fields
                   if not words or words in f.name.lower() or words in f.description.lower()]
-        keys = [f"<p>Primary key: {_e(', '.join(t.primary_key))}.</p>"]
-        for cols, ref, ref_cols in t.foreign_keys:
-            target = self.spec.tables[ref].path if ref in self.spec.tables else ref
-            keys.append(f"<p>Foreign key: {_e(', '.join(cols))} refers to "
-                        f"{_e(', '.join(ref_cols))} in {_e(target)}.</p>")
-        rows = "".join(
-            f"<tr><td><code>{_e(f.name)}</code></td><td>{_e(f.type)}</td>"
-            f"<td>{'yes' if f.required else 'no'}</td>"
-            f"<td>{_e(', '.join(f.enum)) if f.enum else ''}</td><td>{_e(f.description)}</td></tr>"
-            for f in fields)
-        self.view.value = (
-            f"<h3>{_e(t.title)} (<code>{_e(t.path)}</code>)</h3><p>{_e(t.description)}</p>"
-            + "".join(keys)
-            + "<table><tr><th>column</th><th>type</th><th>required</th><th>allowed values</th>"
-            f"<th>description</th></tr>{rows}</table>"
-            + ("" if fields else "<p>No column matches the filter.</p>"))
+        keys = [(cols, ref_cols, self.spec.tables[ref].path if ref in self.spec.tables else ref)
+                for cols, ref, ref_cols in t.foreign_keys]
+        self.view.value = _html("dictionary", t, fields, keys)
 
 
-def data_dictionary_app(folder: str | os.PathLike[str] | None = None) -> DictionaryApp:
-    return DictionaryApp(folder)
+def data_dictionary_app(folder: str | os.PathLike[str] | None = None
+                        ) -> DictionaryApp | Unavailable:
+    try:
+        return DictionaryApp(folder)
+    except (UpperbackError, OSError) as exc:
+        return Unavailable("Data dictionary", _unreadable(exc))
 
 
 class ImpactApp:
@@ -356,26 +340,29 @@ class ImpactApp:
                  new: str | os.PathLike[str] | None = None,
                  cohort: str | os.PathLike[str] | None = None) -> None:
         data = default_data_dir()
-        self.message = w.HTML().add_class("ub-message")
-        self.header = w.HTML(_banner("Impact of a knowledge-base change",
-                                     f"{folder_version(data, unreadable='unreadable')} "
-                                     "(published)"))
+        published = folder_version(data, unreadable="unreadable")
+        self.message = kit.error_banner().add_class("ub-message")
+        self.header = w.HTML(_head("Impact of a knowledge-base change",
+                                   f"{published} (published)"))
+        self.footer = kit.footer(published)
         self.old = w.Text(str(old or data), description="Old folder")
         self.new = w.Text(str(new or data), description="New folder")
         self.cohort = w.Text(str(cohort or ""), description="Cohort file",
                              placeholder=f"blank: {IMPACT_PATIENTS} synthetic patients")
+        for box in (self.old, self.new, self.cohort):
+            box.layout = w.Layout(width="40em")  # the stylesheet narrows it on a phone
         self.button = w.Button(description="Compare", button_style="primary")
         self.diff_view = w.HTML().add_class("ub-diff-view")
         self.impact_view = w.HTML().add_class("ub-impact-view")
-        self.button.on_click(_guarded(self.message)(self._compare))
-        self.widget = w.VBox([self.header, self.message,
-                              w.VBox([self.old, self.new, self.cohort, self.button]),
-                              self.diff_view, self.impact_view])
+        self.button.on_click(kit.guard(self.message, hint=HINT, clear_first=True)(self._compare))
+        self.widget = _app([self.header, self.message, _section("Compare two knowledge bases"),
+                            w.VBox([self.old, self.new, self.cohort, self.button]),
+                            self.diff_view, self.impact_view, self.footer], "ub-impact-app")
 
     def _compare(self, _: object = None) -> None:
         from .synth import synthetic_cohort
 
-        self.message.value = ""
+        self.diff_view.value = self.impact_view.value = ""
         old, new = Path(self.old.value.strip()), Path(self.new.value.strip())
         self.diff_view.value = diff_html(diff_folders(old, new))
         cohort_path = self.cohort.value.strip()

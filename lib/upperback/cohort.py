@@ -40,9 +40,9 @@ from typing import IO, TYPE_CHECKING, Any
 import numpy as np
 
 from . import _model as m
-from ._engine import rules_in_order
 from ._errors import CohortError
 from ._rules import RulePlan, compile_plan, triage_columns
+from .lookup import rules_in_order
 
 if TYPE_CHECKING:  # pandas and pyarrow are imported lazily: `import upperback` stays fast
     from concurrent.futures import Future
@@ -1086,8 +1086,10 @@ def _dask_parts(batches: Iterator[tuple[int, pa.Table]], plan: Plan, keep: Seque
         if scheduler:
             client = Client(scheduler, timeout="10s")  # type: ignore[no-untyped-call]
         else:
+            # ":0", not None: with None the scheduler still claims port 8787 for its HTTP
+            # routes and fails when another cluster on the machine holds it
             cluster = LocalCluster(  # type: ignore[no-untyped-call]
-                n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+                n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
             client = Client(cluster)  # type: ignore[no-untyped-call]
     except OSError as exc:
         raise CohortError(f"cannot reach the Dask scheduler {scheduler}: {exc}") from None

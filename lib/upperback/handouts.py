@@ -103,17 +103,20 @@ def _notebooks(folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob("*.ipynb") if not p.name.startswith("."))
 
 
+def strip_remote(page: str) -> str:
+    """The page without scripts or links that load from another host (http or https)."""
+    return _CDN_LINK.sub("", _CDN_SCRIPT.sub("", page))
+
+
 def _offline(page: str) -> str:
-    page = _CDN_SCRIPT.sub("", page)
-    page = _CDN_LINK.sub("", page)
-    return page.replace("</head>", PRINT_CSS + "</head>", 1)
+    return strip_remote(page).replace("</head>", PRINT_CSS + "</head>", 1)
 
 
-def export_html(notebook: Path, out: Path, timeout: int = 300) -> Path:
-    """Execute one notebook with static panels and write it as a self-contained HTML page."""
+def execute_static(notebook: Path, timeout: int = 300) -> Any:
+    """Read one notebook and execute it with static panels (UPPERBACK_STATIC=1): the returned
+    notebook node carries the panels' content as HTML and images, and no widget state."""
     import nbformat
     from nbclient import NotebookClient
-    from nbconvert import HTMLExporter
 
     try:
         nb = nbformat.read(str(notebook), as_version=4)  # type: ignore[no-untyped-call]
@@ -131,19 +134,30 @@ def export_html(notebook: Path, out: Path, timeout: int = 300) -> Path:
     finally:
         os.environ.pop("UPPERBACK_STATIC", None)
     nb.metadata.pop("widgets", None)
+    return nb
+
+
+def write_page(target: Path, page: str) -> Path:
+    """Write a page beside `target`, then rename: never a half-written handout."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=target.parent, delete=False,
+                                     suffix=".tmp") as tmp:
+        tmp.write(page)
+    Path(tmp.name).chmod(0o644)  # a handout is for sharing (the temporary file starts private)
+    Path(tmp.name).replace(target)
+    return target
+
+
+def export_html(notebook: Path, out: Path, timeout: int = 300) -> Path:
+    """Execute one notebook with static panels and write it as a self-contained HTML page."""
+    from nbconvert import HTMLExporter
+
+    nb = execute_static(notebook, timeout)
     exporter = HTMLExporter(  # type: ignore[no-untyped-call]
         template_name="lab", exclude_input=True, exclude_output_prompt=True,
         embed_images=True)
     body, _ = exporter.from_notebook_node(nb)
-    target = out / (notebook.stem + ".html")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # write beside the target first, then rename: never a half-written handout
-    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=target.parent, delete=False,
-                                     suffix=".tmp") as tmp:
-        tmp.write(_offline(body))
-    Path(tmp.name).chmod(0o644)  # a handout is for sharing (the temporary file starts private)
-    Path(tmp.name).replace(target)
-    return target
+    return write_page(out / (notebook.stem + ".html"), _offline(body))
 
 
 def export_pdf(page: Path, chromium: Path = CHROMIUM) -> Path | None:

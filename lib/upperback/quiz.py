@@ -15,51 +15,29 @@ from . import _model as m
 from ._citation import citation
 from ._engine import LEADING_CAUSES, Assessment, assess
 from ._errors import AnswerError, KnowledgeBaseError, Problem
+from ._render import word
+from .lookup import contraindications_of, findings_of, rules_in_order, treatment_ladder
 
 #: Cause families in teaching order; the heart-attack warning comes last, set apart.
 GROUPS: tuple[str, ...] = (
     "mechanical", "degenerative", "structural", "systemic_organ", "infection", "pregnancy",
     "vascular", "cardiac",
 )
-GROUP_LABELS: Mapping[str, str] = MappingProxyType({
-    "mechanical": "Mechanical (muscles, ligaments, posture)",
-    "degenerative": "Degenerative (wear of discs and joints)",
-    "structural": "Structural (fractures and deformities)",
-    "systemic_organ": "Systemic and organ causes",
-    "infection": "Infections",
-    "pregnancy": "Pregnancy",
-    "vascular": "Blood-vessel emergencies",
-    "cardiac": "Heart-attack warning",
-})
 #: Groups shown apart, as warnings: never to be treated as back pain.
 WARNING_GROUPS: tuple[str, ...] = ("vascular", "cardiac")
-#: Teaching wording, deliberately not `widgets._common.URGENCY_WORDS` ("See a provider",
-#: "Incomplete"): learners pick these as quiz answers and read them inside sentences, so each
-#: says what to do (or why no decision is possible yet). Kept here too because this module is
-#: pure and must not import the ipywidgets dashboards. The levels themselves come from
-#: `_model.URGENCIES` (see `urgency_label`); a level without wording here reads as its id.
-URGENCY_LABELS: Mapping[str, str] = MappingProxyType({
-    "ambulance": "Call an ambulance now",
-    "emergency": "Emergency department now",
-    "urgent": "Seen by a clinician today",
-    "see_provider": "See a healthcare provider within days",
-    "incomplete": "Cannot decide yet: red-flag questions unanswered",
-    "self_care": "Self-care at home",
-})
-#: The ladder starts with care a patient gives themselves without medicine (NICE NG59 puts
-#: exercise and self-management first), then medicines, then procedures.
-CATEGORY_ORDER: Mapping[str, int] = MappingProxyType(
-    {"non_drug": 0, "medication": 1, "procedure_surgery": 2})
-ACCESS_ORDER: Mapping[str, int] = MappingProxyType(
-    {"self_care": 0, "otc": 1, "prescription": 2, "clinician": 3})
 #: Points for naming the engine's urgency in the case quiz (each expected cause is worth one).
 URGENCY_POINTS = 2
 
 
-
 def urgency_label(urgency: str) -> str:
-    """The teaching wording of an urgency level (its id, spaced, when no wording exists)."""
-    return URGENCY_LABELS.get(urgency, urgency.replace("_", " ").capitalize())
+    """The teaching wording of an urgency level, from the faces kit's one wording map
+    (`_render.TEACHING_URGENCY_WORDS`: sentences a learner can pick; words when unmapped)."""
+    return word("teaching_urgency", urgency)
+
+
+def group_label(group: str) -> str:
+    """The teaching name of a family of causes (`_render.TEACHING_GROUP_WORDS`)."""
+    return word("teaching_group", group)
 
 
 def urgencies() -> tuple[str, ...]:
@@ -411,7 +389,8 @@ def check_drill(item: DrillItem, send_to_er: bool, kb: m.KnowledgeBase) -> Drill
     correct = send_to_er == item.send_to_er
     where = urgency_label(item.urgency).lower()
     if item.send_to_er:
-        verdict = (f"Yes: this patient needs {where}." if correct else
+        # "needs call an ambulance now" read badly: the level is quoted, as in the No branch
+        verdict = (f"Yes: the emergency room. The engine says: {where}." if correct else
                    f"This one is an emergency ({where}): the findings below meet a rule.")
     else:
         screened = f"With every other red-flag question answered no, the engine says: {where}."
@@ -716,19 +695,6 @@ def link_matrix(kb: m.KnowledgeBase, group: str | None = None, kind: str | None 
         tuple(tuple(lr.get((f, c), 0.0) for c in cids) for f in fids))
 
 
-def condition_links(kb: m.KnowledgeBase, condition_id: str) -> tuple[m.ConditionFinding, ...]:
-    """The findings that point to a cause, the largest LR+ first."""
-    order = {f.finding_id: i for i, f in enumerate(kb.findings_in_order())}
-    return tuple(sorted((x for x in kb.condition_findings if x.condition_id == condition_id),
-                        key=lambda x: (-x.lr_positive, order[x.finding_id])))
-
-
-def tests_for(kb: m.KnowledgeBase, condition_id: str) -> tuple[m.TestCondition, ...]:
-    """The tests that help answer "is it this cause?", baseline tests first."""
-    return tuple(sorted((x for x in kb.test_conditions if x.condition_id == condition_id),
-                        key=lambda x: (not kb.tests[x.test_id].baseline, x.test_id)))
-
-
 def test_questions(kb: m.KnowledgeBase) -> tuple[tuple[m.DiagnosticTest,
                                                        tuple[m.TestCondition, ...]], ...]:
     """Each test with the causes it helps confirm or exclude (baseline tests first)."""
@@ -739,22 +705,11 @@ def test_questions(kb: m.KnowledgeBase) -> tuple[tuple[m.DiagnosticTest,
     return tuple((t, tuple(by_test.get(t.test_id, ()))) for t in tests)
 
 
-def treatment_ladder(kb: m.KnowledgeBase) -> tuple[m.Treatment, ...]:
-    """Treatments from least to most invasive; at each step care without medicine first, then
-    what a patient can get themselves before what needs a prescription or a clinician."""
-    return tuple(sorted(kb.treatments.values(), key=lambda t: (
-        t.invasiveness, CATEGORY_ORDER.get(t.category, 9), ACCESS_ORDER.get(t.access, 9),
-        t.treatment_id)))
-
-
 def do_not_offer(kb: m.KnowledgeBase, treatment_id: str) -> tuple[Reason, ...]:
     """When not to offer a treatment: each contraindicating finding with its reason and source,
-    in checklist order."""
-    order = {f.finding_id: i for i, f in enumerate(kb.findings_in_order())}
-    contra = sorted((x for x in kb.contraindications if x.treatment_id == treatment_id),
-                    key=lambda x: (order.get(x.finding_id, len(order)), x.finding_id))
+    in the core's order ("avoid" before "caution", then checklist order)."""
     return tuple(Reason(f"{kb.findings[x.finding_id].label.rstrip('?')}: {x.reason}",
-                        cite(kb, x.source_id)) for x in contra)
+                        cite(kb, x.source_id)) for x in contraindications_of(kb, treatment_id))
 
 
 @dataclass(frozen=True)
@@ -839,7 +794,7 @@ def _pick(key: str, pool: Iterable[str], n: int) -> list[str]:
 
 
 def _finding_question(kb: m.KnowledgeBase, cid: str, key: str) -> SelfCheck | None:
-    links = condition_links(kb, cid)
+    links = findings_of(kb, cid)
     if not links:
         return None
     best = links[0]
@@ -866,7 +821,7 @@ def _causes_checks(kb: m.KnowledgeBase) -> list[SelfCheck]:
         groups = [g for g, _ in causes_by_group(kb)]
         out.append(SelfCheck(
             f"group:{cid}", f"Which family of causes does {c.name.lower()} belong to?",
-            _mix(cid, [(GROUP_LABELS.get(g, g), g) for g in groups]), c.group,
+            _mix(cid, [(group_label(g), g) for g in groups]), c.group,
             f"{c.name}: {c.description}", cite(kb, c.source_id)))
     return out
 
@@ -935,8 +890,7 @@ def must_not_miss_rules(kb: m.KnowledgeBase) -> tuple[m.TriageRule, ...]:
     linked = {x.finding_id for x in kb.condition_findings
               if x.condition_id in ids and x.lr_positive >= MUST_NOT_MISS_MIN_LR}
     linked |= {f for f in MUST_NOT_MISS_FINDINGS if f in kb.findings}
-    rules = [r for r in kb.rules.values() if linked & set(r.findings)]
-    return tuple(sorted(rules, key=lambda r: (-m.urgency_rank(r.urgency), r.rule_id)))
+    return tuple(r for r in rules_in_order(kb) if linked & set(r.findings))
 
 
 def _must_not_miss_checks(kb: m.KnowledgeBase) -> list[SelfCheck]:

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -16,6 +18,33 @@ import upperback
 from upperback import course, quiz
 
 pytestmark = pytest.mark.browser
+
+AXE = Path(__file__).with_name("node_modules") / "axe-core" / "axe.min.js"
+PAGES = [f"teaching/{course.COURSE_PAGE}", *(f"teaching/{x.notebook}" for x in course.LESSONS),
+         "teacher/answer-key.ipynb"]
+
+
+def axe_violations(page: Page) -> list[dict[str, object]]:
+    if not AXE.exists():
+        pytest.fail(f"axe-core is missing: run `npm ci --prefix {AXE.parent}`")
+    page.add_script_tag(path=str(AXE))
+    result: list[dict[str, object]] = page.evaluate(
+        """async () => {
+          const r = await axe.run(document, {resultTypes: ['violations']});
+          return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+            nodes: v.nodes.slice(0, 5).map(n => n.target.join(' '))}));
+        }""")
+    return result
+
+
+@pytest.mark.parametrize("notebook", PAGES)
+def test_axe_finds_no_violation(open_notebook: Callable[[str], Page], notebook: str) -> None:
+    """Every teaching page, on the faces kit: 0 axe-core violations, whatever their impact."""
+    page = open_notebook(notebook)
+    expect(page.locator(".ub-teaching-banner .ub-footer")).to_be_visible(timeout=60_000)
+    page.wait_for_timeout(500)  # the page script marks the landmarks on the next frame
+    violations = axe_violations(page)
+    assert violations == [], json.dumps(violations, indent=1)
 
 
 def test_course_page_links_to_the_lessons(open_notebook: Callable[[str], Page]) -> None:
@@ -34,7 +63,7 @@ def test_emergency_drill_gives_cited_feedback(open_notebook: Callable[[str], Pag
     kb = upperback.load_knowledge_base()
     items = {i.item_id: i for i in quiz.drill_items(kb)}
     page = open_notebook("teaching/01-red-flags.ipynb")
-    expect(page.locator(".ub-banner")).to_contain_text(kb.version)
+    expect(page.locator(".ub-teaching-banner .ub-footer")).to_contain_text(kb.version)
     prompt = page.locator(".ub-drill-prompt [data-item]")
     first = items[str(prompt.get_attribute("data-item"))]
     expect(prompt).to_contain_text(first.labels[0])

@@ -77,7 +77,7 @@ def cite(kb: KnowledgeBase, source_id: str | None) -> str:
     return citation_html(kb, source_id)
 
 
-def footer(kb: KnowledgeBase) -> w.HTML:
+def footer(kb: KnowledgeBase | str) -> w.HTML:
     """Disclaimer and knowledge-base version: on every screen."""
     box = w.HTML(footer_html(kb))
     box.add_class("ub-footer-box")

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import ipywidgets as w
 
-from .. import _render
-from .._engine import rules_in_order
+from .. import _render, lookup
 from .._loader import load_knowledge_base
 from .._model import KnowledgeBase
 from . import _common as c
@@ -17,13 +16,10 @@ def condition_html(kb: KnowledgeBase, condition_id: str) -> str:
     cond = kb.conditions[condition_id]
     priors = sorted((x for x in kb.priors if x.condition_id == condition_id),
                     key=lambda x: (x.age_min, x.age_max))
-    links = sorted((x for x in kb.condition_findings if x.condition_id == condition_id),
-                   key=lambda x: (-x.lr_positive, x.finding_id))
-    linked = {x.finding_id for x in links}
-    # the engine's rule order: most urgent first, then id
-    rules = [r for r in rules_in_order(kb) if linked & set(r.findings)]
-    tests = [x for x in kb.test_conditions if x.condition_id == condition_id]
-    treats = [x for x in kb.treatment_conditions if x.condition_id == condition_id]
+    links = lookup.findings_of(kb, condition_id)
+    rules = lookup.rules_of(kb, condition_id)
+    tests = lookup.tests_of(kb, condition_id)
+    treats = lookup.treatments_of(kb, condition_id)
     used = list(dict.fromkeys([cond.source_id, cond.prognosis_source_id,
                                *(x.source_id for x in priors), *(x.source_id for x in links),
                                *(r.source_id for r in rules), *(t.source_id for t in tests),

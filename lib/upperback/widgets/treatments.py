@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ipywidgets as w
 
-from .. import _render
+from .. import _render, lookup
 from .._loader import load_knowledge_base
 from .._model import KnowledgeBase, Treatment
 from . import _common as c
@@ -15,20 +15,19 @@ ALL = "__all__"
 
 def filter_treatments(kb: KnowledgeBase, *, condition: str = ALL, category: str = ALL,
                       access: str = ALL, max_invasiveness: int = 3) -> list[Treatment]:
-    """Treatments matching every filter, least invasive first."""
-    serves = {x.treatment_id for x in kb.treatment_conditions if x.condition_id == condition}
-    out = [t for t in kb.treatments.values()
-           if (condition == ALL or t.treatment_id in serves)
-           and (category == ALL or t.category == category)
-           and (access == ALL or t.access == access)
-           and t.invasiveness <= max_invasiveness]
-    return sorted(out, key=lambda t: (t.invasiveness, t.category, t.name.lower()))
+    """Treatments matching every filter, in the core's ladder order (least invasive first)."""
+    serves = {x.treatment_id for x in lookup.treatments_of(kb, condition)}
+    return [t for t in lookup.treatment_ladder(kb)
+            if (condition == ALL or t.treatment_id in serves)
+            and (category == ALL or t.category == category)
+            and (access == ALL or t.access == access)
+            and t.invasiveness <= max_invasiveness]
 
 
 def treatment_html(kb: KnowledgeBase, t: Treatment) -> str:
-    uses = [x for x in kb.treatment_conditions if x.treatment_id == t.treatment_id]
-    contra = [x for x in kb.contraindications if x.treatment_id == t.treatment_id]
-    return _render.macro("explorers.html.j2", "treatment", kb, t, uses, contra)
+    tid = t.treatment_id
+    return _render.macro("explorers.html.j2", "treatment", kb, t, lookup.uses_of(kb, tid),
+                         lookup.contraindications_of(kb, tid))
 
 
 class TreatmentsExplorer(w.VBox):  # type: ignore[misc]
