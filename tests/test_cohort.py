@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import re
+import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -119,6 +120,31 @@ def test_bad_value_in_a_later_chunk_names_the_line(kb: KnowledgeBase, tmp_path: 
         triage_file(src, tmp_path / "out.parquet", kb, chunk_rows=3, allow_missing=True)
     assert "perhaps" not in str(err.value)  # no patient value in messages
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
+    # the reader and triage threads are stopped before the error reaches the caller
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("cohort")]
+
+
+def test_a_failed_write_stops_every_thread(kb: KnowledgeBase, tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    frame = synthetic_cohort(300, 3, kb)
+    src = tmp_path / "in.csv"
+    frame.to_csv(src, index=False)
+    real = cohort_module._Sink.write
+    calls: list[int] = []
+
+    def failing(sink: object, table: object) -> None:
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError("disk full")
+        real(sink, table)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cohort_module._Sink, "write", failing)
+    with pytest.raises(OSError, match="disk full") as err:
+        triage_file(src, tmp_path / "out.csv", kb, chunk_rows=10)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
+    # stopped by the time the error arrives, not when its traceback is dropped
+    assert err.traceback
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("cohort")]
 
 
 @pytest.mark.parametrize(("keep", "message"), [

@@ -1,11 +1,14 @@
 """Cohort triage: the urgency, fired rules and unanswered red flags of many patients at once.
 
-The file is streamed with Arrow (`pyarrow.csv.open_csv` for CSV and `.csv.gz`, Parquet row
-groups natively) and each batch goes through the engine's compiled rule plan
+A CSV (or `.csv.gz`) is read by a thread of its own in line-aligned pieces of a few megabytes,
+each parsed by `pyarrow.csv.read_csv` on every core with the answers typed as booleans (Parquet
+row groups are read natively), while two threads triage the batches already read and the main
+thread writes. Each batch goes through the engine's compiled rule plan column by column
 (`_rules.triage_columns`), so a cohort gives exactly what `upperback.assess` gives row by row.
-`fired_rules` and `unanswered_red_flags` are built once per distinct pattern and written as
-dictionary arrays. Output goes to a temporary file beside the target and is renamed into place
-only once every row passed: all or nothing.
+`fired_rules` and `unanswered_red_flags` are joined once per distinct pattern (a bit-packed key
+per row) and written as dictionary arrays: no string is built per row. Output goes to a
+temporary file beside the target and is renamed into place only once every row passed: all or
+nothing.
 
 A CSV must have one cell per header column on every row: Arrow's invalid-row handler stops at the
 first uneven row and the error names its line. A bad value, a blank or repeated `patient_id`
@@ -954,9 +957,9 @@ def triage_file(
         # every id is read: check them while the last batches are triaged and written
         unique.append(checker.submit(_check_unique, ids, src))
 
+    parts = (_dask_parts(_ahead(read()), plan, keep, scheduler)
+             if engine == "dask" or scheduler else _local_parts(_ahead(read()), plan, keep))
     try:
-        parts = (_dask_parts(_ahead(read()), plan, keep, scheduler)
-                 if engine == "dask" or scheduler else _local_parts(_ahead(read()), plan, keep))
         for _, result in parts:
             sink.write(result)
             urg = result.column("urgency").combine_chunks()
@@ -978,6 +981,7 @@ def triage_file(
         sink.discard()
         raise
     finally:
+        parts.close()  # on an error: stop the reader and the triage threads now
         checker.shutdown(cancel_futures=True)
     return CohortSummary(rows, dict(zip(m.URGENCIES, map(int, counts), strict=True)),
                          plan.kb_version, dst, missing)
