@@ -35,7 +35,7 @@ import itertools
 import os
 import tempfile
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -993,7 +993,7 @@ TRIAGE_THREADS = 2
 
 
 def _local_parts(batches: Iterator[tuple[int, pa.Table]], plan: Plan, keep: Sequence[str]
-                 ) -> Iterator[tuple[int, pa.Table]]:
+                 ) -> Generator[tuple[int, pa.Table]]:
     """Batches triaged by TRIAGE_THREADS threads while the next ones are read and the last
     written (Arrow and numpy release the interpreter lock), yielded in file order."""
     from concurrent.futures import ThreadPoolExecutor
@@ -1077,7 +1077,7 @@ IN_FLIGHT = 2
 
 
 def _dask_parts(batches: Iterator[tuple[int, pa.Table]], plan: Plan, keep: Sequence[str],
-                scheduler: str | None) -> Iterator[tuple[int, pa.Table]]:
+                scheduler: str | None) -> Generator[tuple[int, pa.Table]]:
     """Batches triaged on a Dask cluster, yielded in file order.
 
     The batches are read here and sent to the workers, so a worker needs neither the file nor
