@@ -729,26 +729,39 @@ def _csv_tables(path: Path, columns: Sequence[str], needed: Sequence[str],
 
     parse = pcsv.ParseOptions(invalid_row_handler=on_invalid)
     options = {typed: convert(typed) for typed in (True, False)}
-    typed = typed_first
-    first = True
+    typed = [typed_first]  # switched off for good by the first piece with another spelling
+
+    def parsed(piece: pa.Buffer, first: bool) -> pa.Table:
+        while True:
+            as_bool = typed[0]
+            try:
+                return pcsv.read_csv(
+                    pa.BufferReader(piece),
+                    read_options=pcsv.ReadOptions(column_names=list(columns),
+                                                  skip_rows=1 if first else 0,
+                                                  block_size=BLOCK_BYTES),
+                    parse_options=parse, convert_options=options[as_bool])
+            except pa.ArrowInvalid as exc:
+                if as_bool and not uneven and "to bool" in str(exc):
+                    typed[0] = False  # this piece again, and the rest, as text
+                    continue
+                raise
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    window: deque[tuple[Any, int]] = deque()
+    # two pieces parsed at once: while one finishes its last blocks, the next keeps the cores
+    # busy
+    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="cohort-parse")
     try:
-        for piece, read in _pieces(path):
-            while True:
-                try:
-                    table = pcsv.read_csv(
-                        pa.BufferReader(piece),
-                        read_options=pcsv.ReadOptions(column_names=list(columns),
-                                                      skip_rows=1 if first else 0,
-                                                      block_size=BLOCK_BYTES),
-                        parse_options=parse, convert_options=options[typed])
-                except pa.ArrowInvalid as exc:
-                    if typed and not uneven and "to bool" in str(exc):
-                        typed = False  # this piece again, and the rest, as text
-                        continue
-                    raise
-                break
-            first = False
-            yield table, read
+        for i, (piece, read) in enumerate(_pieces(path)):
+            window.append((pool.submit(parsed, piece, i == 0), read))
+            if len(window) > 1:
+                future, at = window.popleft()
+                yield future.result(), at
+        while window:
+            future, at = window.popleft()
+            yield future.result(), at
     except pa.ArrowInvalid as exc:
         if uneven:
             found = _first_uneven(path, len(columns))
@@ -760,6 +773,10 @@ def _csv_tables(path: Path, columns: Sequence[str], needed: Sequence[str],
         raise CohortError(f"{path} cannot be read as CSV ({head})") from None
     except (OSError, EOFError) as exc:
         raise CohortError(f"{path} cannot be read ({type(exc).__name__})") from None
+    finally:
+        for future, _ in window:
+            future.cancel()
+        pool.shutdown()
 
 
 def iter_chunks(path: Path, columns: Sequence[str],
