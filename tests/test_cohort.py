@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import itertools
 import re
 import threading
 from collections.abc import Iterator, Mapping
@@ -349,13 +350,18 @@ def test_pieces_cut_at_line_ends(kb: KnowledgeBase, tmp_path: Path,
     assert all(p.endswith(b"\n") and b"\n" in p for p in pieces[:-1])
 
 
+@pytest.mark.parametrize("odd", [None, 55])  # " Yes " in a middle piece: text from there on
 @pytest.mark.parametrize("name", ["in.csv", "in.csv.gz"])
 def test_many_pieces_give_every_row_once(kb: KnowledgeBase, tmp_path: Path,
-                                         monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+                                         monkeypatch: pytest.MonkeyPatch, name: str,
+                                         odd: int | None) -> None:
     monkeypatch.setattr(cohort_module, "BLOCK_BYTES", 2048)  # above the header's length
     monkeypatch.setattr(cohort_module, "PIECE_BLOCKS", 1)  # about a dozen rows a piece
     frame = synthetic_cohort(120, 10, kb)
-    text = frame.to_csv(index=False).encode()
+    written = frame.copy()
+    if odd is not None:
+        written.loc[odd, "fever"] = " Yes " if frame.loc[odd, "fever"] == "true" else " no"
+    text = written.to_csv(index=False).encode()
     src = tmp_path / name
     src.write_bytes(gzip.compress(text) if name.endswith(".gz") else text)
     ticks: list[Tick] = []
@@ -364,7 +370,12 @@ def test_many_pieces_give_every_row_once(kb: KnowledgeBase, tmp_path: Path,
     assert summary.rows == 120
     assert list(out["patient_id"]) == list(frame["patient_id"])
     assert rows_of(out) == rows_of(triage_frame(frame, plan_for(kb)))
-    assert [t.rows for t in ticks] == [50, 100, 120]
+    rows = [0, *(t.rows for t in ticks)]
+    steps = [b - a for a, b in itertools.pairwise(rows)]
+    assert ticks[-1].rows == 120
+    assert all(0 < step <= 50 for step in steps)  # a switch to text ends a batch early
+    if odd is None:
+        assert [t.rows for t in ticks] == [50, 100, 120]
     assert ticks[-1].done == ticks[-1].total == src.stat().st_size
 
 
