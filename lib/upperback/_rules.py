@@ -367,16 +367,20 @@ def _column_log_odds(plan: RulePlan, n: int, yes: Sequence[npt.NDArray[np.bool_]
         known = age >= 0
         np.copyto(lo, age, where=known, casting="unsafe")
         np.copyto(hi, age, where=known, casting="unsafe")
-    span = m.AGE_RANGE[1] + 1
+    span = int(hi.max()) + 1 if n else 1  # lo <= hi on every row
     key = lo * span + hi
-    present = np.flatnonzero(np.bincount(key, minlength=1))
-    slot = np.zeros(len(present) and int(present[-1]) + 1, dtype=np.int64)
-    slot[present] = np.arange(len(present))
+    if span <= 1024:  # ages in years: counting the keys is far faster than sorting them
+        present = np.flatnonzero(np.bincount(key))
+        slot = np.zeros(int(present[-1]) + 1 if len(present) else 0, dtype=np.int64)
+        slot[present] = np.arange(len(present))
+        row = slot[key]
+    else:
+        present, row = np.unique(key, return_inverse=True)
     conditions = sorted({f.condition for f in plan.floors})
     # the prior of each row, one row per condition (a single gather for all of them)
     priors = np.array([[prior_logits(plan, int(p) // span, int(p) % span)[ci]
                         for p in present] for ci in conditions]).reshape(len(conditions), -1)
-    start = np.take(priors, slot[key], axis=1)
+    start = np.take(priors, row.reshape(-1), axis=1)
     out: dict[int, npt.NDArray[np.float64]] = {}
     term = np.empty(n)
     for i, ci in enumerate(conditions):

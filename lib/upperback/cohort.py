@@ -148,15 +148,6 @@ class Answers:
     no: tuple[Column, ...]
     age: np.ndarray[Any, np.dtype[np.int16]] | None
 
-    @property
-    def codes(self) -> np.ndarray[Any, np.dtype[np.int8]]:
-        """YES/NO/OPEN as a rows x findings matrix (for inspection; triage reads the columns)."""
-        out = np.full((self.rows, len(self.yes)), OPEN, dtype=np.int8)
-        for j, (y, n) in enumerate(zip(self.yes, self.no, strict=True)):
-            out[y, j] = YES
-            out[n, j] = NO
-        return out
-
 
 @dataclass(frozen=True)
 class Evaluation:
