@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gzip
+import itertools
 import re
+import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -119,6 +121,31 @@ def test_bad_value_in_a_later_chunk_names_the_line(kb: KnowledgeBase, tmp_path: 
         triage_file(src, tmp_path / "out.parquet", kb, chunk_rows=3, allow_missing=True)
     assert "perhaps" not in str(err.value)  # no patient value in messages
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
+    # the reader and triage threads are stopped before the error reaches the caller
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("cohort")]
+
+
+def test_a_failed_write_stops_every_thread(kb: KnowledgeBase, tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    frame = synthetic_cohort(300, 3, kb)
+    src = tmp_path / "in.csv"
+    frame.to_csv(src, index=False)
+    real = cohort_module._Sink.write
+    calls: list[int] = []
+
+    def failing(sink: object, table: object) -> None:
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError("disk full")
+        real(sink, table)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cohort_module._Sink, "write", failing)
+    with pytest.raises(OSError, match="disk full") as err:
+        triage_file(src, tmp_path / "out.csv", kb, chunk_rows=10)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
+    # stopped by the time the error arrives, not when its traceback is dropped
+    assert err.traceback
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("cohort")]
 
 
 @pytest.mark.parametrize(("keep", "message"), [
@@ -302,6 +329,54 @@ def test_gzipped_csv_in_and_out(kb: KnowledgeBase, tmp_path: Path) -> None:
     packed.write_bytes(gzip.compress(bad.to_csv(index=False).encode()))
     with pytest.raises(CohortError, match="line 43, column 'fever'"):
         triage_file(packed, tmp_path / "d.csv", kb)
+
+
+@pytest.mark.parametrize("piece_blocks", [1, 8])  # lines longer than a piece, several a piece
+@pytest.mark.parametrize("last_newline", [True, False])
+@pytest.mark.parametrize("name", ["in.csv", "in.csv.gz"])
+def test_pieces_cut_at_line_ends(kb: KnowledgeBase, tmp_path: Path,
+                                 monkeypatch: pytest.MonkeyPatch, piece_blocks: int,
+                                 last_newline: bool, name: str) -> None:
+    """The CSV is parsed in line-aligned pieces: every byte once, in order."""
+    monkeypatch.setattr(cohort_module, "BLOCK_BYTES", 64)
+    monkeypatch.setattr(cohort_module, "PIECE_BLOCKS", piece_blocks)
+    text = synthetic_cohort(60, 10, kb).to_csv(index=False).encode()
+    text = text if last_newline else text.rstrip(b"\n")
+    src = tmp_path / name
+    src.write_bytes(gzip.compress(text) if name.endswith(".gz") else text)
+    pieces = [bytes(piece) for piece, _ in cohort_module._pieces(src)]
+    assert b"".join(pieces) == text
+    assert len(pieces) > 10
+    assert all(p.endswith(b"\n") and b"\n" in p for p in pieces[:-1])
+
+
+@pytest.mark.parametrize("odd", [None, 55])  # " Yes " in a middle piece: text from there on
+@pytest.mark.parametrize("name", ["in.csv", "in.csv.gz"])
+def test_many_pieces_give_every_row_once(kb: KnowledgeBase, tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch, name: str,
+                                         odd: int | None) -> None:
+    monkeypatch.setattr(cohort_module, "BLOCK_BYTES", 2048)  # above the header's length
+    monkeypatch.setattr(cohort_module, "PIECE_BLOCKS", 1)  # about a dozen rows a piece
+    frame = synthetic_cohort(120, 10, kb)
+    written = frame.copy()
+    if odd is not None:
+        written.loc[odd, "fever"] = " Yes " if frame.loc[odd, "fever"] == "true" else " no"
+    text = written.to_csv(index=False).encode()
+    src = tmp_path / name
+    src.write_bytes(gzip.compress(text) if name.endswith(".gz") else text)
+    ticks: list[Tick] = []
+    summary = triage_file(src, tmp_path / "out.csv", kb, chunk_rows=50, progress=ticks.append)
+    out = pd.read_csv(tmp_path / "out.csv", dtype=str, keep_default_na=False)
+    assert summary.rows == 120
+    assert list(out["patient_id"]) == list(frame["patient_id"])
+    assert rows_of(out) == rows_of(triage_frame(frame, plan_for(kb)))
+    rows = [0, *(t.rows for t in ticks)]
+    steps = [b - a for a, b in itertools.pairwise(rows)]
+    assert ticks[-1].rows == 120
+    assert all(0 < step <= 50 for step in steps)  # a switch to text ends a batch early
+    if odd is None:
+        assert [t.rows for t in ticks] == [50, 100, 120]
+    assert ticks[-1].done == ticks[-1].total == src.stat().st_size
 
 
 def _age_ids(kb: KnowledgeBase) -> list[str]:

@@ -294,60 +294,103 @@ def triage_batch_detail(
 
     # the plan alone is enough (and picklable), so a worker never loads the knowledge base
     plan = kb if isinstance(kb, RulePlan) else compile_plan(kb)
-    n = yes.shape[0]
-    if n == 0:
-        empty = np.zeros((0, len(plan.rules)), dtype=bool)
-        return np.zeros(0, dtype=np.int8), empty, empty
-    # One matrix product per answer kind instead of a loop over rules: a rule fires when the
-    # count of its findings answered yes equals its size, is ruled out by any no.
-    incidence = np.zeros((len(plan.finding_ids), len(plan.rules)), dtype=np.float32)
-    for r, cols in enumerate(plan.rule_columns):
-        incidence[list(cols), r] = 1.0
-    size = incidence.sum(axis=0)
-    fired = (yes.astype(np.float32) @ incidence) == size
-    ruled_out = (no.astype(np.float32) @ incidence) > 0
-    open_rules = ~fired & ~ruled_out
-    any_open = open_rules.any(axis=1)
-    ranks = np.asarray(plan.rule_rank, dtype=np.int8) + 1
-    fired_top = (fired * ranks).max(axis=1, initial=0).astype(np.int8) - 1
-    floor = np.full(n, -1, dtype=np.int8)
-    if plan.floors:
-        odds = _batch_log_odds(plan, yes, no, age)
-        for f in plan.floors:
-            hit = odds[:, f.condition] >= f.log_odds
-            floor = np.where(hit & (floor < f.rank), np.int8(f.rank), floor)
-    top = np.maximum(fired_top, floor)
-    undecided = np.where(any_open, np.int8(_INCOMPLETE), np.int8(_SELF_CARE))
-    return np.where(top >= _SEE_PROVIDER, top, undecided).astype(np.int8), fired, open_rules
+    yes_cols = [np.ascontiguousarray(yes[:, j], dtype=bool) for j in range(yes.shape[1])]
+    no_cols = [np.ascontiguousarray(no[:, j], dtype=bool) for j in range(no.shape[1])]
+    ranks, fired, open_rules = triage_columns(plan, yes.shape[0], yes_cols, no_cols, age)
+    return ranks, fired.T, open_rules.T
 
 
-def _batch_log_odds(plan: RulePlan, yes: npt.NDArray[Any],
-                    no: npt.NDArray[Any], age: npt.NDArray[Any] | None) -> npt.NDArray[Any]:
+def triage_columns(
+    plan: RulePlan, n: int, yes: Sequence[npt.NDArray[np.bool_]],
+    no: Sequence[npt.NDArray[np.bool_]], age: npt.NDArray[Any] | None = None,
+) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """`triage_batch_detail` on answer columns: `yes[j]` and `no[j]` are the boolean columns
+    (n patients) of `plan.finding_ids[j]`. Returns the urgency ranks and the rule statuses as
+    rules x patients (fired, open).
+
+    Column by column, each step touches one contiguous column of n bytes: no patients x
+    findings matrix is built, and the causes' log-odds are summed in checklist order starting
+    from the prior, exactly as `log_odds` sums them for one patient.
+    """
     import numpy as np
 
-    n, k = yes.shape[0], len(plan.conditions)
-    pos = np.zeros((len(plan.finding_ids), k))
-    neg = np.zeros((len(plan.finding_ids), k))
-    for ci, links in enumerate(plan.links):
-        for col, lpos, lneg in links:
-            pos[col, ci] = lpos
-            neg[col, ci] = lneg
-    odds = yes.astype(float) @ pos + no.astype(float) @ neg
+    k = len(plan.rules)
+    fired = np.empty((k, n), dtype=bool)
+    open_rules = np.empty((k, n), dtype=bool)
+    ruled_out = np.empty(n, dtype=bool)
+    for r, cols in enumerate(plan.rule_columns):
+        f = fired[r]
+        np.copyto(f, yes[cols[0]])
+        np.copyto(ruled_out, no[cols[0]])
+        for c in cols[1:]:
+            f &= yes[c]
+            ruled_out |= no[c]
+        np.logical_or(f, ruled_out, out=open_rules[r])
+        np.logical_not(open_rules[r], out=open_rules[r])
+    # rules are sorted most urgent first: the first rank with a fired rule is the top one
+    top = np.full(n, -1, dtype=np.int8)
+    start = 0
+    while start < k:
+        rank = plan.rule_rank[start]
+        end = start
+        while end < k and plan.rule_rank[end] == rank:
+            end += 1
+        hit = fired[start:end].any(axis=0)
+        np.copyto(top, np.int8(rank), where=hit & (top < 0))
+        start = end
+    if plan.floors:
+        odds = _column_log_odds(plan, n, yes, no, age)
+        for f_ in plan.floors:
+            hit = odds[f_.condition] >= f_.log_odds
+            np.copyto(top, np.int8(f_.rank), where=hit & (top < f_.rank))
+    undecided = np.where(open_rules.any(axis=0), np.int8(_INCOMPLETE), np.int8(_SELF_CARE))
+    ranks = np.where(top >= _SEE_PROVIDER, top, undecided).astype(np.int8)
+    return ranks, fired, open_rules
+
+
+def _column_log_odds(plan: RulePlan, n: int, yes: Sequence[npt.NDArray[np.bool_]],
+                     no: Sequence[npt.NDArray[np.bool_]], age: npt.NDArray[Any] | None
+                     ) -> dict[int, npt.NDArray[np.float64]]:
+    """Log-odds of the conditions that have a floor, by condition position."""
+    import numpy as np
+
     # the prior depends on the age interval: few distinct ones, so look each up once
-    lo = np.full(n, m.AGE_RANGE[0])
-    hi = np.full(n, m.AGE_RANGE[1])
+    lo = np.full(n, m.AGE_RANGE[0], dtype=np.int64)
+    hi = np.full(n, m.AGE_RANGE[1], dtype=np.int64)
     for fid, years in plan.min_age.items():
         c = plan.finding_ids.index(fid)
-        lo = np.where(yes[:, c], np.maximum(lo, years), lo)
-        hi = np.where(no[:, c], np.minimum(hi, years - 1), hi)
+        np.maximum(lo, years, out=lo, where=yes[c])
+        np.minimum(hi, years - 1, out=hi, where=no[c])
     bad = lo > hi  # contradictory age answers: single assessments refuse them; stay defined here
-    lo = np.where(bad, m.AGE_RANGE[0], lo)
-    hi = np.where(bad, m.AGE_RANGE[1], hi)
+    lo[bad], hi[bad] = m.AGE_RANGE
     if age is not None:
         known = age >= 0
-        lo = np.where(known, age, lo)
-        hi = np.where(known, age, hi)
-    # few distinct intervals: a one-dimensional key is far faster than a unique over rows
-    keys, inverse = np.unique(lo.astype(np.int64) * 256 + hi, return_inverse=True)
-    table = np.array([prior_logits(plan, int(k) // 256, int(k) % 256) for k in keys])
-    return np.asarray(odds + table[inverse.reshape(-1)])
+        np.copyto(lo, age, where=known, casting="unsafe")
+        np.copyto(hi, age, where=known, casting="unsafe")
+    span = int(hi.max()) + 1 if n else 1  # lo <= hi on every row
+    key = lo * span + hi
+    if span <= 1024:  # ages in years: counting the keys is far faster than sorting them
+        present = np.flatnonzero(np.bincount(key))
+        slot = np.zeros(int(present[-1]) + 1 if len(present) else 0, dtype=np.int64)
+        slot[present] = np.arange(len(present))
+        row = slot[key]
+    else:
+        present, row = np.unique(key, return_inverse=True)
+    conditions = sorted({f.condition for f in plan.floors})
+    # the prior of each row, one row per condition (a single gather for all of them)
+    priors = np.array([[prior_logits(plan, int(p) // span, int(p) % span)[ci]
+                        for p in present] for ci in conditions]).reshape(len(conditions), -1)
+    start = np.take(priors, row.reshape(-1), axis=1)
+    out: dict[int, npt.NDArray[np.float64]] = {}
+    term = np.empty(n)
+    for i, ci in enumerate(conditions):
+        odds = start[i]
+        # in checklist order, as `log_odds` adds them, so the sums match bit for bit: an
+        # unanswered finding adds 0.0, which leaves a sum unchanged (log LRs are finite)
+        for c, lpos, lneg in sorted(plan.links[ci], key=lambda link: link[0]):
+            np.multiply(yes[c], lpos, out=term)
+            odds += term
+            np.multiply(no[c], lneg, out=term)
+            odds += term
+        out[ci] = odds
+    return out

@@ -1,11 +1,14 @@
 """Cohort triage: the urgency, fired rules and unanswered red flags of many patients at once.
 
-The file is streamed with Arrow (`pyarrow.csv.open_csv` for CSV and `.csv.gz`, Parquet row
-groups natively) and each batch goes through the engine's compiled rule plan
-(`_rules.triage_batch`), so a cohort gives exactly what `upperback.assess` gives row by row.
-`fired_rules` and `unanswered_red_flags` are built once per distinct pattern and written as
-dictionary arrays. Output goes to a temporary file beside the target and is renamed into place
-only once every row passed: all or nothing.
+A CSV (or `.csv.gz`) is read by a thread of its own in line-aligned pieces of a few megabytes,
+each parsed by `pyarrow.csv.read_csv` on every core with the answers typed as booleans (Parquet
+row groups are read natively), while two threads triage the batches already read and the main
+thread writes. Each batch goes through the engine's compiled rule plan column by column
+(`_rules.triage_columns`), so a cohort gives exactly what `upperback.assess` gives row by row.
+`fired_rules` and `unanswered_red_flags` are joined once per distinct pattern (a bit-packed key
+per row) and written as dictionary arrays: no string is built per row. Output goes to a
+temporary file beside the target and is renamed into place only once every row passed: all or
+nothing.
 
 A CSV must have one cell per header column on every row: Arrow's invalid-row handler stops at the
 first uneven row and the error names its line. A bad value, a blank or repeated `patient_id`
@@ -32,8 +35,8 @@ import itertools
 import os
 import tempfile
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -41,10 +44,12 @@ import numpy as np
 
 from . import _model as m
 from ._errors import CohortError
-from ._rules import RulePlan, compile_plan, triage_batch_detail
+from ._rules import RulePlan, compile_plan, triage_columns
 from .lookup import rules_in_order
 
 if TYPE_CHECKING:  # pandas and pyarrow are imported lazily: `import upperback` stays fast
+    from concurrent.futures import Future
+
     import pandas as pd
     import pyarrow as pa
 
@@ -98,8 +103,6 @@ class Plan:
     red_flags: tuple[str, ...]
     #: The engine's compiled rule plan: the urgency comes from it, as in `assess`.
     compiled: RulePlan
-    #: Texts of fired_rules / unanswered_red_flags per bit pattern, filled as patterns appear.
-    texts: dict[tuple[str, int], str] = field(default_factory=dict, compare=False, repr=False)
 
 
 def plan_for(kb: m.KnowledgeBase) -> Plan:
@@ -131,18 +134,27 @@ class RowError(CohortError):
         return f"column '{self.column}', data row {self.offset + self.row + 1}: {self.problem}"
 
 
+Column = np.ndarray[Any, np.dtype[np.bool_]]
+
+
 @dataclass(frozen=True)
 class Answers:
-    """Answer codes (rows x plan.findings of YES/NO/OPEN) and ages (-1 unknown), age-derived
-    findings already filled in."""
+    """The answers of a batch as one yes and one no column per finding of `plan.findings` (a
+    row that is neither left it unanswered), age-derived findings already filled in; ages (-1
+    unknown)."""
 
-    codes: np.ndarray[Any, np.dtype[np.int8]]
+    rows: int
+    yes: tuple[Column, ...]
+    no: tuple[Column, ...]
     age: np.ndarray[Any, np.dtype[np.int16]] | None
 
 
 @dataclass(frozen=True)
 class Evaluation:
-    """Per-row results as arrays: rule status matrices and the urgency index into URGENCIES."""
+    """Per-row results as arrays: rule status matrices and the urgency index into URGENCIES.
+
+    The matrices are rows x rules (and rows x red flags) views of rule-major arrays, so a
+    rule's column is contiguous."""
 
     fired: np.ndarray[Any, np.dtype[np.bool_]]  # rows x rules
     undecided: np.ndarray[Any, np.dtype[np.bool_]]  # rows x rules
@@ -177,32 +189,45 @@ def _dictionary(arr: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray[Any, Any], 
     return idx, arr.dictionary.to_pylist()
 
 
-def _bits(buf: Any, offset: int, n: int) -> np.ndarray[Any, np.dtype[np.bool_]]:
+def _bits(buf: Any, offset: int, n: int) -> Column:
     """An Arrow bitmap (values or validity) as booleans."""
     raw = np.frombuffer(buf, dtype=np.uint8)
-    return np.unpackbits(raw, bitorder="little", count=offset + n)[offset:].astype(bool)
+    bits: Column = np.unpackbits(raw, bitorder="little", count=offset + n)[offset:].view(bool)
+    return bits
 
 
-def _bool_codes(arr: pa.Array | pa.ChunkedArray) -> np.ndarray[Any, np.dtype[np.int8]]:
-    """YES/NO, and OPEN for null, straight from the bitmaps (no per-value conversion)."""
+def _single(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
     import pyarrow as pa
 
     if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
-    n = len(arr)
-    validity, values = arr.buffers()
-    out = _bits(values, arr.offset, n).astype(np.int8) if n else np.zeros(0, np.int8)
-    if arr.null_count:
-        out[~_bits(validity, arr.offset, n)] = OPEN
-    return out
+        return arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+    return arr
 
 
-def _codes(arr: pa.Array | pa.ChunkedArray, column: str) -> np.ndarray[Any, np.dtype[np.int8]]:
-    """YES/NO/OPEN per row; a null (a blank, a Parquet missing value) is OPEN."""
+def _yes_no(arr: pa.Array | pa.ChunkedArray, column: str) -> tuple[Column, Column]:
+    """The yes and no columns of an answer column; a null (a blank, a Parquet missing value)
+    is neither. Booleans are read straight from Arrow's bitmaps, text once per spelling."""
     import pyarrow as pa
 
     if pa.types.is_boolean(arr.type):
-        return _bool_codes(arr)
+        arr = _single(arr)
+        n = len(arr)
+        if n == 0:
+            return np.zeros(0, bool), np.zeros(0, bool)
+        validity, values = arr.buffers()
+        yes = _bits(values, arr.offset, n)
+        no = ~yes
+        if arr.null_count:
+            valid = _bits(validity, arr.offset, n)
+            yes &= valid
+            no &= valid
+        return yes, no
+    codes = _codes(arr, column)
+    return codes == YES, codes == NO
+
+
+def _codes(arr: pa.Array | pa.ChunkedArray, column: str) -> np.ndarray[Any, np.dtype[np.int8]]:
+    """YES/NO/OPEN per row of a text column; a null is OPEN."""
     idx, values = _dictionary(arr)
     lut = np.append(_lookup(values), np.int8(OPEN))  # index -1 (null) takes the last slot
     out: np.ndarray[Any, np.dtype[np.int8]] = lut[idx]
@@ -238,7 +263,7 @@ def _ages(arr: pa.Array | pa.ChunkedArray) -> np.ndarray[Any, np.dtype[np.int16]
 
 
 def answers_of(table: pa.Table | pa.RecordBatch, plan: Plan) -> Answers:
-    """The answers of a batch; a finding column absent from it is OPEN for every row.
+    """The answers of a batch; a finding column absent from it is unanswered for every row.
 
     Raises RowError for a bad value, a blank patient id, or age answers that contradict each
     other or the age (as `assess` refuses them).
@@ -248,10 +273,13 @@ def answers_of(table: pa.Table | pa.RecordBatch, plan: Plan) -> Answers:
 
     names = set(table.column_names)
     n = table.num_rows
-    out = np.full((n, len(plan.findings)), OPEN, dtype=np.int8)
-    for j, fid in enumerate(plan.findings):
-        if fid in names:
-            out[:, j] = _codes(table.column(fid), fid)
+    none: Column = np.zeros(n, dtype=bool)  # shared by every absent finding: never written
+    yes: list[Column] = []
+    no: list[Column] = []
+    for fid in plan.findings:
+        y, f = _yes_no(table.column(fid), fid) if fid in names else (none, none)
+        yes.append(y)
+        no.append(f)
     ids = table.column(ID_COLUMN)
     blank = ids.is_null()
     if pa.types.is_dictionary(ids.type):
@@ -268,24 +296,26 @@ def answers_of(table: pa.Table | pa.RecordBatch, plan: Plan) -> Answers:
         known = age >= 0
         for fid, years in min_age.items():
             j = col[fid]
-            derived = np.where(age >= years, np.int8(YES), np.int8(NO))
-            clash = np.flatnonzero(known & (out[:, j] != OPEN) & (out[:, j] != derived))
+            older = age >= years
+            derived_yes, derived_no = known & older, known & ~older
+            clash = np.flatnonzero((yes[j] & derived_no) | (no[j] & derived_yes))
             if clash.size:
                 raise RowError(f"{AGE_COLUMN}, {fid}", int(clash[0]),
                                f"the age and {fid} disagree: give one of them, or correct "
                                "the other")
-            out[:, j] = np.where(known, derived, out[:, j])
+            yes[j] = yes[j] | derived_yes
+            no[j] = no[j] | derived_no
+    # a yes to "aged N or older" and a no to "aged M or older" with N >= M contradict
     lo = np.zeros(n, dtype=np.int16)
     hi = np.full(n, m.AGE_RANGE[1], dtype=np.int16)
     for fid, years in min_age.items():
-        c = out[:, col[fid]]
-        lo = np.where(c == YES, np.maximum(lo, years), lo)
-        hi = np.where(c == NO, np.minimum(hi, years - 1), hi)
+        np.maximum(lo, years, out=lo, where=yes[col[fid]])
+        np.minimum(hi, years - 1, out=hi, where=no[col[fid]])
     bad = np.flatnonzero(lo > hi)
     if bad.size:
         raise RowError(", ".join(sorted(min_age)), int(bad[0]),
                        "the age answers contradict each other: correct them")
-    return Answers(out, age)
+    return Answers(n, tuple(yes), tuple(no), age)
 
 
 def answer_matrix(frame: pd.DataFrame, plan: Plan) -> Answers:
@@ -340,64 +370,64 @@ def missing_red_flags(columns: Sequence[str], plan: Plan) -> tuple[str, ...]:
 # --- the triage ------------------------------------------------------------------------------
 
 def evaluate(answers: Answers, plan: Plan) -> Evaluation:
-    """The engine's decisions (`_rules.triage_batch`) plus the rule statuses behind them."""
-    codes = answers.codes
+    """The engine's decisions (`_rules.triage_columns`) plus the rule statuses behind them."""
     col = {f: j for j, f in enumerate(plan.findings)}
-    yes, no = codes == YES, codes == NO
     cp = plan.compiled
     pos = [col[f] for f in cp.finding_ids]
-    age = None if answers.age is None else answers.age.astype(np.int64)
     # one definition of triage: the engine's plan gives the urgency and the rule statuses
-    ranks, fired, undecided = triage_batch_detail(cp, yes[:, pos], no[:, pos], age)
+    ranks, fired, undecided = triage_columns(
+        cp, answers.rows, [answers.yes[j] for j in pos], [answers.no[j] for j in pos],
+        answers.age)
+    order = {r.rule_id: i for i, r in enumerate(cp.rules)}
+    perm = [order[r] for r in plan.rules]
+    if perm != list(range(len(perm))):
+        fired, undecided = fired[perm], undecided[perm]
     urgency = (len(m.URGENCIES) - 1 - ranks).astype(np.int8)
-    member = np.zeros((len(plan.findings), len(plan.rules)), dtype=np.float32)
-    for i, fids in enumerate(plan.rule_findings):
-        member[[col[f] for f in fids], i] = 1
     # A red flag is listed when it is unanswered and some undecided rule contains it.
-    flag_cols = [col[f] for f in plan.red_flags]
-    in_open_rule = (undecided.astype(np.float32) @ member[flag_cols].T) > 0
-    open_flags = (codes[:, flag_cols] == OPEN) & in_open_rule
-    return Evaluation(fired, undecided, open_flags, urgency)
+    flags = np.zeros((len(plan.red_flags), answers.rows), dtype=bool)
+    for i, fid in enumerate(plan.red_flags):
+        out = flags[i]
+        for r, fids in enumerate(plan.rule_findings):
+            if fid in fids:
+                out |= undecided[r]
+        j = col[fid]
+        out &= ~(answers.yes[j] | answers.no[j])
+    return Evaluation(fired.T, undecided.T, flags.T, urgency)
 
 
-def _patterns(flags: np.ndarray[Any, np.dtype[np.bool_]], ids: Sequence[str],
-              texts: dict[tuple[str, int], str], kind: str) -> pa.DictionaryArray:
-    """Each row's ids joined by ';' as a dictionary array: one text per distinct pattern."""
+def _patterns(flags: np.ndarray[Any, np.dtype[np.bool_]], ids: Sequence[str]
+              ) -> pa.DictionaryArray:
+    """Each row's ids joined by ';' (`flags` is ids x rows) as a dictionary array: one text per
+    distinct pattern, joined by Arrow (no string per row)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    n, k = flags.shape
+    k, n = flags.shape
     if k == 0:
         return pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int32)),
                                               pa.array([""], pa.string()))
-    # one integer key per row (64 flags per word), grouped by hashing, not sorting
+    # one integer key per row (64 flags per word): the row's bits packed across the ids
     words = (k + 63) // 64
-    parts = []
-    for w in range(words):
-        part = flags[:, w * 64:(w + 1) * 64]
-        weights = np.left_shift(np.uint64(1), np.arange(part.shape[1], dtype=np.uint64))
-        parts.append(part.astype(np.uint64) @ weights if part.shape[1] else
-                     np.zeros(n, dtype=np.uint64))
+    packed = np.zeros((words * 8, n), dtype=np.uint8)
+    for i in range(k):  # eight ids per byte, one contiguous row of bytes at a time
+        packed[i // 8] |= flags[i].view(np.uint8) << np.uint8(i % 8)
+    keys = np.ascontiguousarray(packed.T).view("<u8")  # rows x words
     if words == 1:
-        encoded = pc.dictionary_encode(pa.array(parts[0]))
-        patterns = [int(x) for x in encoded.dictionary.to_numpy()]
+        encoded = pc.dictionary_encode(pa.array(keys.reshape(-1)))
+        uniq = encoded.dictionary.to_numpy().astype("<u8").reshape(-1, 1)
         inverse = encoded.indices
     else:
-        uniq, inv = np.unique(np.stack(parts, axis=1), axis=0, return_inverse=True)
-        patterns = [sum(int(x) << (64 * w) for w, x in enumerate(row)) for row in uniq]
+        uniq, inv = np.unique(keys, axis=0, return_inverse=True)
         inverse = pa.array(inv.reshape(-1).astype(np.int32))
-    out = []
-    for p in patterns:
-        text = texts.get((kind, p))
-        if text is None:
-            names, rest = [], p
-            while rest:  # the set bits, lowest (first in order) first
-                low = rest & -rest
-                names.append(ids[low.bit_length() - 1])
-                rest ^= low
-            text = texts[(kind, p)] = ";".join(names)
-        out.append(text)
-    return pa.DictionaryArray.from_arrays(inverse, pa.array(out, pa.string()))
+    # the distinct patterns as lists of ids (in order), joined by Arrow
+    bits = np.unpackbits(np.ascontiguousarray(uniq).view(np.uint8), axis=1,
+                         bitorder="little")[:, :k]
+    rows, cols = np.nonzero(bits)
+    offsets = np.zeros(len(uniq) + 1, dtype=np.int32)
+    np.cumsum(np.bincount(rows, minlength=len(uniq)), out=offsets[1:])
+    names = pa.array(list(ids), pa.string()).take(pa.array(cols.astype(np.int32)))
+    texts = pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets), names), ";")
+    return pa.DictionaryArray.from_arrays(inverse, texts)
 
 
 def triage_table(table: pa.Table | pa.RecordBatch, plan: Plan, keep: Sequence[str] = (),
@@ -418,9 +448,8 @@ def triage_table(table: pa.Table | pa.RecordBatch, plan: Plan, keep: Sequence[st
                                              pa.array(list(m.URGENCIES), pa.string()))
     columns = [table.column(c) for c in (ID_COLUMN, *keep)]
     columns = [c.cast(pa.string()) if pa.types.is_dictionary(c.type) else c for c in columns]
-    return pa.table([*columns, urgency,
-                     _patterns(ev.fired, plan.rules, plan.texts, "rules"),
-                     _patterns(ev.open_flags, plan.red_flags, plan.texts, "flags")],
+    return pa.table([*columns, urgency, _patterns(ev.fired.T, plan.rules),
+                     _patterns(ev.open_flags.T, plan.red_flags)],
                     names=[ID_COLUMN, *keep, *RESULT_COLUMNS])
 
 
@@ -552,8 +581,6 @@ def _batches(path: Path, columns: Sequence[str], needed: Sequence[str],
     as they are."""
     import pyarrow as pa
 
-    as_text = pa.dictionary(pa.int32(), pa.string())
-
     done = 0
     if _kind(path) == "parquet":
         import pyarrow.parquet as pq
@@ -566,6 +593,111 @@ def _batches(path: Path, columns: Sequence[str], needed: Sequence[str],
             yield done, pa.Table.from_batches([batch])
             done += batch.num_rows
         return
+    size = path.stat().st_size
+    # Arrow parses a piece with all cores; numpy wants big batches: gather pieces, cut batches
+    pending: list[pa.Table] = []
+    rows = 0
+    for table, read in itertools.chain(_csv_tables(path, columns, needed, answers, typed_first),
+                                       [(None, size)]):
+        if table is not None:
+            if pending and table.schema != pending[0].schema:  # a switch to text: flush
+                for part in _cut(pa.concat_tables(pending), chunk_rows, everything=True):
+                    if progress is not None:
+                        progress(read, size, "bytes")
+                    yield done, part
+                    done += part.num_rows
+                pending, rows = [], 0
+            pending.append(table)
+            rows += table.num_rows
+            if rows < chunk_rows:
+                continue
+        if not pending:
+            return
+        gathered = pa.concat_tables(pending)
+        kept = 0
+        for part in _cut(gathered, chunk_rows, everything=table is None):
+            if progress is not None:  # before the yield: the caller reports on it
+                progress(read, size, "bytes")
+            yield done, part
+            done += part.num_rows
+            kept += part.num_rows
+        rest = gathered.slice(kept)
+        pending, rows = ([rest], rest.num_rows) if rest.num_rows else ([], 0)
+
+
+def _cut(table: pa.Table, chunk_rows: int, everything: bool) -> Iterator[pa.Table]:
+    """Slices of `chunk_rows` rows; the shorter last one only with `everything`."""
+    end = table.num_rows if everything else table.num_rows - table.num_rows % chunk_rows
+    for start in range(0, end, chunk_rows):
+        yield table.slice(start, min(chunk_rows, end - start))
+
+
+#: Blocks per piece of a CSV: each piece is parsed by Arrow on every core at once.
+PIECE_BLOCKS = 16
+
+
+def _pieces(path: Path) -> Iterator[tuple[pa.Buffer, int]]:
+    """The CSV's bytes (gunzipped if .gz) in pieces of about PIECE_BLOCKS * BLOCK_BYTES that
+    end at a line end, each with the bytes of the file read so far.
+
+    A piece ends at the last line end it holds, as Arrow's own blocks do (`newlines_in_values`
+    off): a quoted line break that straddles a cut is refused as an uneven row, as it is at
+    Arrow's block boundaries.
+    """
+    import pyarrow as pa
+
+    want = PIECE_BLOCKS * BLOCK_BYTES
+    gz = path.name.lower().endswith(".gz")
+    size = path.stat().st_size
+    with pa.OSFile(str(path), "rb") as raw:
+        stream: Any = pa.CompressedInputStream(raw, "gzip") if gz else raw
+        pos = 0  # a plain file: where the next piece starts (its tail is read again)
+        carry = b""  # gzip: the unfinished last line of the previous read
+        while True:
+            buf = stream.read_buffer(want)
+            end = buf.size == 0 if gz else pos + buf.size >= size
+            if carry:
+                buf = pa.py_buffer(carry + buf.to_pybytes())
+                carry = b""
+            cut = buf.size if end else _last_newline(buf) + 1
+            if cut == 0 and not end:  # a line longer than a piece: read on
+                if gz:
+                    carry = buf.to_pybytes()
+                else:
+                    want *= 2
+                    raw.seek(pos)
+                continue
+            if cut:
+                yield buf.slice(0, cut), raw.tell() if gz else pos + cut
+            if end:
+                return
+            if gz:
+                carry = buf.slice(cut).to_pybytes()
+            else:
+                pos += cut
+                raw.seek(pos)
+
+
+def _last_newline(buf: pa.Buffer) -> int:
+    """Position of the last b"\\n" of `buf`, or -1; read backwards in small windows."""
+    view = memoryview(buf)
+    hi = len(view)
+    while hi > 0:
+        lo = max(0, hi - (1 << 16))
+        at = bytes(view[lo:hi]).rfind(b"\n")
+        if at >= 0:
+            return lo + at
+        hi = lo
+    return -1
+
+
+def _csv_tables(path: Path, columns: Sequence[str], needed: Sequence[str],
+                answers: Sequence[str], typed_first: bool
+                ) -> Iterator[tuple[pa.Table, int]]:
+    """The CSV's pieces parsed by Arrow (with the bytes read so far): answers as booleans
+    until a piece has another spelling, from then on as dictionary-encoded text, where each
+    distinct spelling is parsed once or named as an error."""
+    import pyarrow as pa
     import pyarrow.csv as pcsv
 
     uneven: list[int] = []
@@ -576,69 +708,66 @@ def _batches(path: Path, columns: Sequence[str], needed: Sequence[str],
         uneven.append(row.actual_columns)
         return "error"
 
-    coded = set(answers)
-    raw: Any = None
-    size = path.stat().st_size
-    # First with the usual spellings as typed booleans (fastest); a cohort with other
-    # spellings (" Yes ", "y"...) or bad values is read again as text from the row reached,
-    # where each distinct spelling is parsed once or named as an error.
-    for typed in ((True, False) if typed_first else (False,)):
-        skip = done
-        answer_type = pa.bool_() if typed else as_text
-        raw = pa.OSFile(str(path), "rb")
-        stream: Any = (pa.CompressedInputStream(raw, "gzip")
-                       if path.name.lower().endswith(".gz") else raw)
-        try:
-            reader = pcsv.open_csv(
-                stream,
-                read_options=pcsv.ReadOptions(column_names=list(columns), skip_rows=1,
-                                              block_size=BLOCK_BYTES),
-                parse_options=pcsv.ParseOptions(invalid_row_handler=on_invalid),
-                convert_options=pcsv.ConvertOptions(
-                    include_columns=list(needed), strings_can_be_null=False,
-                    null_values=[""], true_values=list(_TYPED_TRUE),
-                    false_values=list(_TYPED_FALSE),
-                    column_types={c: answer_type if c in coded and c != AGE_COLUMN
-                                  else as_text if c == AGE_COLUMN else pa.string()
-                                  for c in needed}))
-            # Arrow parses fastest in small blocks; numpy wants big batches: gather blocks
-            pending: list[pa.RecordBatch] = []
-            rows = 0
-            for batch in itertools.chain(reader, [None]):
-                if batch is not None:
-                    if skip:  # rows already triaged before the switch to text
-                        cut = min(skip, batch.num_rows)
-                        batch, skip = batch.slice(cut), skip - cut
-                    pending.append(batch)
-                    rows += batch.num_rows
-                    if rows < chunk_rows:
-                        continue
-                table = pa.Table.from_batches(pending, schema=reader.schema)
-                end = table.num_rows if batch is None else rows - rows % chunk_rows
-                for start in range(0, end, chunk_rows):
-                    part = table.slice(start, min(chunk_rows, end - start))
-                    if progress is not None:  # before the yield: the caller reports on it
-                        progress(raw.tell(), size, "bytes")
-                    yield done, part
-                    done += part.num_rows
-                pending = [b for b in table.slice(end).to_batches() if b.num_rows]
-                rows = table.num_rows - end
-            return
-        except pa.ArrowInvalid as exc:
-            if typed and not uneven and "to bool" in str(exc):
-                continue
-            if uneven:
-                found = _first_uneven(path, len(columns))
-                if found is not None:
-                    raise _uneven(path, *found, len(columns)) from None
-            if "UTF8" in str(exc):
-                raise CohortError(f"{path} is not UTF-8 text: save it as CSV UTF-8") from None
-            head = str(exc).split(":", 1)[0]  # the rest may quote a row: patient data
-            raise CohortError(f"{path} cannot be read as CSV ({head})") from None
-        except (OSError, EOFError) as exc:
-            raise CohortError(f"{path} cannot be read ({type(exc).__name__})") from None
-        finally:
-            raw.close()
+    as_text = pa.dictionary(pa.int32(), pa.string())
+    coded = set(answers) - {AGE_COLUMN}
+
+    def convert(typed: bool) -> Any:
+        return pcsv.ConvertOptions(
+            include_columns=list(needed), strings_can_be_null=False, null_values=[""],
+            true_values=list(_TYPED_TRUE), false_values=list(_TYPED_FALSE),
+            column_types={c: (pa.bool_() if typed else as_text) if c in coded
+                          else as_text if c == AGE_COLUMN else pa.string() for c in needed})
+
+    parse = pcsv.ParseOptions(invalid_row_handler=on_invalid)
+    options = {typed: convert(typed) for typed in (True, False)}
+    typed = [typed_first]  # switched off for good by the first piece with another spelling
+
+    def parsed(piece: pa.Buffer, first: bool) -> pa.Table:
+        while True:
+            as_bool = typed[0]
+            try:
+                return pcsv.read_csv(
+                    pa.BufferReader(piece),
+                    read_options=pcsv.ReadOptions(column_names=list(columns),
+                                                  skip_rows=1 if first else 0,
+                                                  block_size=BLOCK_BYTES),
+                    parse_options=parse, convert_options=options[as_bool])
+            except pa.ArrowInvalid as exc:
+                if as_bool and not uneven and "to bool" in str(exc):
+                    typed[0] = False  # this piece again, and the rest, as text
+                    continue
+                raise
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    window: deque[tuple[Any, int]] = deque()
+    # two pieces parsed at once: while one finishes its last blocks, the next keeps the cores
+    # busy
+    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="cohort-parse")
+    try:
+        for i, (piece, read) in enumerate(_pieces(path)):
+            window.append((pool.submit(parsed, piece, i == 0), read))
+            if len(window) > 1:
+                future, at = window.popleft()
+                yield future.result(), at
+        while window:
+            future, at = window.popleft()
+            yield future.result(), at
+    except pa.ArrowInvalid as exc:
+        if uneven:
+            found = _first_uneven(path, len(columns))
+            if found is not None:
+                raise _uneven(path, *found, len(columns)) from None
+        if "UTF8" in str(exc):
+            raise CohortError(f"{path} is not UTF-8 text: save it as CSV UTF-8") from None
+        head = str(exc).split(":", 1)[0]  # the rest may quote a row: patient data
+        raise CohortError(f"{path} cannot be read as CSV ({head})") from None
+    except (OSError, EOFError) as exc:
+        raise CohortError(f"{path} cannot be read ({type(exc).__name__})") from None
+    finally:
+        for future, _ in window:
+            future.cancel()
+        pool.shutdown()
 
 
 def iter_chunks(path: Path, columns: Sequence[str],
@@ -669,6 +798,7 @@ def _check_unique(ids: list[pa.Array | pa.ChunkedArray], path: Path) -> None:
     import pyarrow.compute as pc
 
     chunks = [c for a in ids for c in (a.chunks if isinstance(a, pa.ChunkedArray) else [a])]
+    chunks = [c.dictionary_decode() if pa.types.is_dictionary(c.type) else c for c in chunks]
     if not chunks:
         return
     allids = pa.chunked_array(chunks)
@@ -822,20 +952,33 @@ def triage_file(
     last: list[tuple[int, int | None, str]] = []
     needed = _needed(columns, plan, keep)
     answers = [c for c in needed if c not in (ID_COLUMN, *keep)]
+    from concurrent.futures import ThreadPoolExecutor
+
+    checker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cohort-ids")
+    unique: list[Future[None]] = []
+
+    def read() -> Iterator[tuple[int, pa.Table]]:
+        for offset, batch in _batches(src, columns, needed, answers, chunk_rows,
+                                      lambda *where: last.append(where)):
+            ids.append(batch.column(ID_COLUMN))
+            yield offset, batch
+        # every id is read: check them while the last batches are triaged and written
+        unique.append(checker.submit(_check_unique, ids, src))
+
+    parts = (_dask_parts(_ahead(read()), plan, keep, scheduler)
+             if engine == "dask" or scheduler else _local_parts(_ahead(read()), plan, keep))
     try:
-        batches = _batches(src, columns, needed, answers, chunk_rows,
-                           lambda *read: last.append(read))
-        parts = (_dask_parts(batches, plan, keep, scheduler) if engine == "dask" or scheduler
-                 else _local_parts(batches, plan, keep))
         for _, result in parts:
             sink.write(result)
-            ids.append(result.column(ID_COLUMN))
             urg = result.column("urgency").combine_chunks()
             counts += np.bincount(urg.indices.to_numpy(), minlength=len(m.URGENCIES))
             rows += result.num_rows
             if progress is not None and last:
                 progress(Tick(rows, *last[-1]))
-        _check_unique(ids, src)
+        if unique:
+            unique[0].result()
+        else:  # a reader not drained to its end (never expected): check here
+            _check_unique(ids, src)
         empty = _plain(triage_table(pa.table({c: pa.array([], pa.string())
                                               for c in (ID_COLUMN, *keep)}), plan, keep))
         sink.commit(empty)
@@ -845,19 +988,76 @@ def triage_file(
     except BaseException:
         sink.discard()
         raise
+    finally:
+        parts.close()  # on an error: stop the reader and the triage threads now
+        checker.shutdown(cancel_futures=True)
     return CohortSummary(rows, dict(zip(m.URGENCIES, map(int, counts), strict=True)),
                          plan.kb_version, dst, missing)
 
 
+#: Threads that triage batches on this machine: two, so the batches left when the reading ends
+#: do not queue behind one thread.
+TRIAGE_THREADS = 2
+
+
 def _local_parts(batches: Iterator[tuple[int, pa.Table]], plan: Plan, keep: Sequence[str]
-                 ) -> Iterator[tuple[int, pa.Table]]:
-    """Batches triaged in a second thread while the next one is read and the last written
-    (Arrow and numpy release the interpreter lock), yielded in file order."""
+                 ) -> Generator[tuple[int, pa.Table]]:
+    """Batches triaged by TRIAGE_THREADS threads while the next ones are read and the last
+    written (Arrow and numpy release the interpreter lock), yielded in file order."""
     from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cohort") as pool:
+    with ThreadPoolExecutor(max_workers=TRIAGE_THREADS, thread_name_prefix="cohort") as pool:
         yield from _in_order(batches, lambda b, o: pool.submit(triage_table, b, plan, keep, o),
-                             ahead=1)
+                             ahead=TRIAGE_THREADS)
+
+
+def _ahead(items: Iterator[tuple[int, pa.Table]], depth: int = 2
+           ) -> Iterator[tuple[int, pa.Table]]:
+    """`items` produced by a thread of their own, at most `depth` ahead of the consumer: the
+    file is read on while results are written. The producer's error is raised here; on an
+    early stop the producer is stopped and its file closed."""
+    import queue
+    import threading
+
+    done = object()
+    box: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                box.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run() -> None:
+        try:
+            for item in items:
+                if not put(item):
+                    return
+            put(done)
+        except BaseException as exc:  # raised again in the consumer's thread
+            put(exc)
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    worker = threading.Thread(target=run, name="cohort-read", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = box.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join()
 
 
 def _in_order(batches: Iterator[tuple[int, pa.Table]], submit: Any, ahead: int
@@ -885,7 +1085,7 @@ IN_FLIGHT = 2
 
 
 def _dask_parts(batches: Iterator[tuple[int, pa.Table]], plan: Plan, keep: Sequence[str],
-                scheduler: str | None) -> Iterator[tuple[int, pa.Table]]:
+                scheduler: str | None) -> Generator[tuple[int, pa.Table]]:
     """Batches triaged on a Dask cluster, yielded in file order.
 
     The batches are read here and sent to the workers, so a worker needs neither the file nor
