@@ -164,6 +164,26 @@ def test_explanation_cites_fired_rule_and_source(kb: KnowledgeBase) -> None:
     assert reasons[0].source == quiz.cite(kb, fired.source_id)
 
 
+def test_explanation_shows_each_answer_as_given(kb: KnowledgeBase) -> None:
+    """For and against are by effect: a yes that lowers a cause and a no that raises one are
+    shown with the answer the patient gave and the ratio that answer applied."""
+    fids = [f.finding_id for f in kb.findings.values() if f.min_age is None]  # no age given
+    answers = {**dict.fromkeys(fids, False), "burning_band_pain_or_rash": True,
+               "acute_onset": True}
+    a = upperback.assess(answers, kb)
+    text = " ".join(r.text for r in quiz.explain(a, kb))
+    seen = 0
+    for c in a.candidates[:upperback._engine.LEADING_CAUSES]:
+        for e in (*c.supporting, *c.against):
+            ratio = "yes, LR+" if e.answer else "no, LR\u2212"
+            said = f"{e.label.rstrip('?')} ({ratio} "
+            assert said in text, said
+            seen += 1
+    lowering_yes = [e for c in a.candidates for e in c.against if e.answer]
+    raising_no = [e for c in a.candidates for e in c.supporting if not e.answer]
+    assert lowering_yes and raising_no and seen  # the case covers both directions
+
+
 def test_incomplete_explanation_lists_open_questions(kb: KnowledgeBase) -> None:
     a = _engine(kb, _case(kb, "screen_not_done"))
     assert a.urgency == "incomplete"

@@ -46,6 +46,7 @@ __all__ = [
     "URGENCY_ICON",
     "URGENCY_WORDS",
     "Face",
+    "answer_lr",
     "answers_html",
     "banner_html",
     "causes_html",
@@ -201,7 +202,15 @@ def _percent(p: float) -> str:
 
 
 def _lr(e: Evidence) -> str:
-    return f"LR {e.likelihood_ratio:g}"
+    """The likelihood ratio an answer applied, named for the answer: LR+ for a yes, LR- for a
+    no (a no can raise a cause and a yes can lower one)."""
+    name = "LR+" if e.answer else "LR\u2212"
+    return f"{name} {e.likelihood_ratio:g}"
+
+
+def answer_lr(e: Evidence) -> str:
+    """An answer with the likelihood ratio it applied: "yes, LR+ 5" or "no, LR\u2212 0.2"."""
+    return f"{'yes' if e.answer else 'no'}, {_lr(e)}"
 
 
 def _basis(code: str) -> str:

@@ -15,7 +15,7 @@ from . import _model as m
 from ._citation import citation
 from ._engine import LEADING_CAUSES, Assessment, assess
 from ._errors import AnswerError, KnowledgeBaseError, Problem
-from ._render import word
+from ._render import answer_lr, word
 from .lookup import contraindications_of, findings_of, rules_in_order, treatment_ladder
 
 #: Cause families in teaching order; the heart-attack warning comes last, set apart.
@@ -243,10 +243,10 @@ def explain(a: Assessment, kb: m.KnowledgeBase) -> tuple[Reason, ...]:
         out.append(Reason("Every red-flag rule was ruled out by a \u201cno\u201d answer.",
                           cite(kb, a.advice_source_id)))
     for c in a.candidates[:LEADING_CAUSES]:
-        why = "; ".join(f"{e.label.rstrip('?')} (yes, LR+ {e.likelihood_ratio:g}: {e.note})"
+        # for and against are by effect: a "no" can raise a cause and a "yes" lower one
+        why = "; ".join(f"{e.label.rstrip('?')} ({answer_lr(e)}: {e.note})"
                         for e in c.supporting) or "no answer points to it specifically"
-        against = "; ".join(f"{e.label.rstrip('?')} (no, LR\u2212 {e.likelihood_ratio:g})"
-                            for e in c.against)
+        against = "; ".join(f"{e.label.rstrip('?')} ({answer_lr(e)})" for e in c.against)
         text = (f"Likely cause: {c.name}, estimated {c.probability:.0%} (from a starting "
                 f"probability of {c.prior:.0%}). For: {why}")
         if against:
