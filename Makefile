@@ -87,7 +87,7 @@ unit: install npm
 # PYTHONWARNINGS reaches the notebook kernels nbval starts (pytest's own filterwarnings does
 # not): a notebook that shows a warning fails the suite.
 test: install chromium npm hub-deps lint
-	PYTHONWARNINGS=error $(VENV)/bin/pytest --nbval-lax --nbval-current-env \
+	PYTHONWARNINGS=error $(VENV)/bin/pytest --nbval-lax --nbval-current-env --durations=10 \
 	  --nbval-cell-timeout=300 tests notebooks
 
 # configurable-http-proxy (JupyterHub's proxy) from npm, installed locally under deploy/.
