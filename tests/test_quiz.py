@@ -181,7 +181,10 @@ def test_explanation_shows_each_answer_as_given(kb: KnowledgeBase) -> None:
             seen += 1
     lowering_yes = [e for c in a.candidates for e in c.against if e.answer]
     raising_no = [e for c in a.candidates for e in c.supporting if not e.answer]
-    assert lowering_yes and raising_no and seen  # the case covers both directions
+    # the case covers both directions
+    assert lowering_yes
+    assert raising_no
+    assert seen
 
 
 def test_incomplete_explanation_lists_open_questions(kb: KnowledgeBase) -> None:
