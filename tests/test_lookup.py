@@ -83,3 +83,14 @@ def test_the_engine_lists_withheld_reasons_in_the_core_order(kb: KnowledgeBase) 
     a = assess(dict.fromkeys(reversed(avoid), True), kb)
     withheld = {w.treatment_id: w for w in a.withheld_treatments}
     assert withheld["oral_nsaid"].findings == tuple(avoid)
+
+
+def test_causes_of_a_finding_strongest_first(kb: KnowledgeBase) -> None:
+    total = 0
+    for fid in kb.findings:
+        links = lookup.causes_of(kb, fid)
+        total += len(links)
+        assert all(x.finding_id == fid for x in links)
+        keys = [(-x.lr_positive, x.condition_id) for x in links]
+        assert keys == sorted(keys)
+    assert total == len(kb.condition_findings)

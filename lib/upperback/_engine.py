@@ -30,7 +30,7 @@ from ._rules import (
     rule_status,
     triage_one,
 )
-from .lookup import CATEGORY_ORDER, contraindications_of, tests_of, treatments_of
+from .lookup import CATEGORY_ORDER, causes_of, contraindications_of, tests_of, treatments_of
 
 #: How many of the top-ranked causes drive the work-up and treatment suggestions.
 LEADING_CAUSES = 3
@@ -277,11 +277,10 @@ _INDEXES: WeakKeyDictionary[m.KnowledgeBase, _Index] = WeakKeyDictionary()
 def _index(kb: m.KnowledgeBase) -> _Index:
     idx = _INDEXES.get(kb)
     if idx is None:
-        def group(rows: tuple[Any, ...], key: str) -> Mapping[str, tuple[Any, ...]]:
-            out: dict[str, list[Any]] = defaultdict(list)
-            for r in rows:
-                out[getattr(r, key)].append(r)
-            return MappingProxyType({k: tuple(v) for k, v in out.items()})
+        def evidence(x: m.ConditionFinding, answer: bool) -> Evidence:
+            return Evidence(x.finding_id, kb.findings[x.finding_id].label, answer,
+                            x.lr_positive if answer else x.lr_negative, x.basis, x.note,
+                            x.source_id)
 
         children: dict[str, list[str]] = defaultdict(list)
         for c in kb.conditions.values():
@@ -291,13 +290,9 @@ def _index(kb: m.KnowledgeBase) -> _Index:
             children=MappingProxyType({k: tuple(v) for k, v in children.items()}),
             order={f.finding_id: i for i, f in enumerate(kb.findings_in_order())},
             evidence_by_finding=MappingProxyType({
-                fid: tuple(
-                    (x.condition_id, *(Evidence(x.finding_id, kb.findings[x.finding_id].label,
-                                                v, x.lr_positive if v else x.lr_negative,
-                                                x.basis, x.note, x.source_id)
-                                       for v in (True, False)))
-                    for x in links)
-                for fid, links in group(kb.condition_findings, "finding_id").items()
+                fid: tuple((x.condition_id, evidence(x, True), evidence(x, False))
+                           for x in causes_of(kb, fid))
+                for fid in kb.findings
             }),
         )
         _INDEXES[kb] = idx

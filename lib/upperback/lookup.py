@@ -5,7 +5,8 @@ cause's findings, tests, treatments and red-flag rules, and a treatment's uses a
 contraindications. They take them from here, so the same facts come in the same order on every
 screen:
 
-- findings of a cause: the largest LR+ first, then checklist order;
+- findings of a cause: the largest LR+ first, then checklist order; causes of a finding: the
+  largest LR+ first, then by id;
 - tests of a cause: baseline tests first, then by id;
 - treatments (of a cause, or the whole ladder): least invasive first; at equal invasiveness care
   without medicine first (NICE NG59, ACP 2017), then what a patient can get themselves;
@@ -17,7 +18,7 @@ screen:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, TypeVar
@@ -47,6 +48,7 @@ def treatment_key(t: m.Treatment) -> tuple[int, int, int, str]:
 @dataclass(frozen=True)
 class _Lookup:
     links: Mapping[str, tuple[m.ConditionFinding, ...]]
+    causes: Mapping[str, tuple[m.ConditionFinding, ...]]
     tests: Mapping[str, tuple[m.TestCondition, ...]]
     treatments: Mapping[str, tuple[m.TreatmentCondition, ...]]
     rules: Mapping[str, tuple[m.TriageRule, ...]]
@@ -58,7 +60,8 @@ class _Lookup:
 _LOOKUPS: WeakKeyDictionary[m.KnowledgeBase, _Lookup] = WeakKeyDictionary()
 
 
-def _grouped(rows: Iterable[T], key: str, order: Any) -> Mapping[str, tuple[T, ...]]:
+def _grouped(rows: Iterable[T], key: str,
+             order: Callable[[T], Any]) -> Mapping[str, tuple[T, ...]]:
     out: dict[str, list[T]] = defaultdict(list)
     for r in rows:
         out[getattr(r, key)].append(r)
@@ -78,6 +81,8 @@ def _lookup(kb: m.KnowledgeBase) -> _Lookup:
     rank = {t.treatment_id: treatment_key(t) for t in kb.treatments.values()}
     found = _Lookup(
         links=links,
+        causes=_grouped(kb.condition_findings, "finding_id",
+                        lambda x: (-x.lr_positive, x.condition_id)),
         tests=_grouped(kb.test_conditions, "condition_id",
                        lambda x: (not kb.tests[x.test_id].baseline, x.test_id)),
         treatments=_grouped(kb.treatment_conditions, "condition_id",
@@ -104,6 +109,11 @@ def rules_in_order(kb: m.KnowledgeBase) -> tuple[m.TriageRule, ...]:
 def findings_of(kb: m.KnowledgeBase, condition_id: str) -> tuple[m.ConditionFinding, ...]:
     """The findings linked to a cause, the largest LR+ first, then checklist order."""
     return _lookup(kb).links.get(condition_id, ())
+
+
+def causes_of(kb: m.KnowledgeBase, finding_id: str) -> tuple[m.ConditionFinding, ...]:
+    """The causes a finding is linked to, the largest LR+ first, then by id."""
+    return _lookup(kb).causes.get(finding_id, ())
 
 
 def tests_of(kb: m.KnowledgeBase, condition_id: str) -> tuple[m.TestCondition, ...]:
